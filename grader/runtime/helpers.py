@@ -1,0 +1,71 @@
+"""Instrumented stand-ins that hidden tests hand to learner code inside the sandbox.
+
+A hidden test for a *produce* exercise often needs to know more than what was printed: how many
+times the expensive coroutine really ran, or when each waiter received its value. The test names
+a helper in its JSON request (`{"$helper": "expensive", "value": 7, "delay": 2}`); the sandbox
+builds the object here and reports its counters back as plain data.
+
+Standard library only: this module runs inside the learner's sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+Stats = dict[str, Any]
+
+
+def _expensive(stats: Stats, *, value: Any = 42, delay: float = 2.0, label: str = "expensive") -> Any:
+    """A coroutine function that counts its runs and returns `value` after `delay` seconds."""
+    stats.update(calls=0, started_ns=[], finished_ns=[])
+
+    async def expensive() -> Any:
+        loop = asyncio.get_running_loop()
+        stats["calls"] += 1
+        stats["started_ns"].append(round(loop.time() * 1e9))
+        print(f"{label} starts")
+        await asyncio.sleep(delay)
+        print(f"{label} finished")
+        stats["finished_ns"].append(round(loop.time() * 1e9))
+        return value
+
+    expensive.__qualname__ = label
+    return expensive
+
+
+def _ticker(stats: Stats, *, label: str = "tick", every: float = 0.25, count: int = 4) -> Any:
+    """A coroutine function that prints `label n` every `every` seconds, `count` times."""
+    stats.update(ticks_ns=[])
+
+    async def ticker() -> None:
+        loop = asyncio.get_running_loop()
+        for n in range(count):
+            print(f"{label} {n}")
+            stats["ticks_ns"].append(round(loop.time() * 1e9))
+            await asyncio.sleep(every)
+
+    ticker.__qualname__ = label
+    return ticker
+
+
+HELPERS: dict[str, Callable[..., Any]] = {
+    "expensive": _expensive,
+    "ticker": _ticker,
+}
+
+
+def build(spec: Any, stats: dict[str, Stats]) -> Any:
+    """Replace every `{"$helper": name, ...}` inside a JSON value by the helper it names."""
+    if isinstance(spec, list):
+        return [build(item, stats) for item in spec]
+    if isinstance(spec, dict):
+        if "$helper" in spec:
+            options = dict(spec)
+            name = options.pop("$helper")
+            key = options.pop("$as", name)
+            stats[key] = {}
+            return HELPERS[name](stats[key], **options)
+        return {key: build(value, stats) for key, value in spec.items()}
+    return spec

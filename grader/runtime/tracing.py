@@ -1,0 +1,199 @@
+"""Records what a run did: each printed line and each task event, with virtual timestamps.
+
+The grader compares orders, and the feedback draws timelines, so a run must leave a trace: the
+lines in the order they were printed, which task printed each and when (virtual time), and per
+task when it was created, when it set timers, and how it ended. Lines printed while
+`asyncio.run` cancels leftover tasks are marked as the shutdown phase, because asyncio leaves
+their order open.
+
+Tasks are labelled by their coroutine's name (`main`, `count_numbers`, `count_numbers#2`) in the
+order they appear: `Task-7` style names come from a process-wide counter and are never graded.
+
+Standard library only: this module runs inside the learner's sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+from .virtual_loop import LoopObserver, VirtualClockLoop
+
+_ASYNCIO_DIR = __import__("os").path.dirname(asyncio.__file__)
+
+
+def _is_asyncio_internal(task: asyncio.Task[Any]) -> bool:
+    """asyncio's own shutdown tasks (`shutdown_asyncgens`, ...) are not part of any order."""
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and code.co_filename.startswith(_ASYNCIO_DIR)
+
+
+class OutputFloodError(BaseException):
+    """Raised in learner code once it printed more than the cap (not catchable as Exception)."""
+
+
+def _coroutine_name(task: asyncio.Task[Any]) -> str:
+    name = task.get_name()
+    if not name.startswith("Task-"):
+        return name
+    coro = task.get_coro()
+    qualname = getattr(coro, "__qualname__", None) or type(coro).__name__
+    return str(qualname).rsplit(".", 1)[-1]
+
+
+class TraceRecorder(LoopObserver):
+    """Collects lines and task events from one or more virtual loops in this process."""
+
+    def __init__(self, *, max_lines: int = 2_000, max_line_chars: int = 500) -> None:
+        self.lines: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.tasks: dict[int, dict[str, Any]] = {}
+        self._labels_used: dict[str, int] = {}
+        self.max_lines = max_lines
+        self.max_line_chars = max_line_chars
+        self.phase = "main"
+        self.last_ns = 0
+        self.flooded = False
+        self.loop_time_offset_ns = 0
+        self._loop: VirtualClockLoop | None = None
+
+    # --- who and when ----------------------------------------------------------------------
+    def now_ns(self) -> int:
+        """Virtual nanoseconds since the first loop started (time runs on across loops)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            self.last_ns = self.loop_time_offset_ns + loop.now_ns
+        return self.last_ns
+
+    def label_of(self, task: asyncio.Task[Any] | None) -> str | None:
+        """A stable, human label for a task, given the first time the task is seen."""
+        if task is None:
+            return None
+        entry = self.tasks.get(id(task))
+        if entry is not None and entry["ref"] is task:
+            return str(entry["label"])
+        if _is_asyncio_internal(task):
+            return None
+        base = _coroutine_name(task)
+        count = self._labels_used.get(base, 0) + 1
+        self._labels_used[base] = count
+        label = base if count == 1 else f"{base}#{count}"
+        self.tasks[id(task)] = {
+            "ref": task,
+            "label": label,
+            "created_ns": self.now_ns(),
+            "done_ns": None,
+            "outcome": "pending",
+        }
+        task.add_done_callback(self._task_done)
+        return label
+
+    def _current_label(self) -> str | None:
+        loop = asyncio._get_running_loop()  # noqa: SLF001 - cheap, never raises
+        if loop is None:
+            return None
+        return self.label_of(asyncio.current_task(loop))
+
+    def _event(self, kind: str, task: str | None, **extra: Any) -> None:
+        if len(self.events) < self.max_lines * 4:
+            self.events.append({"kind": kind, "t_ns": self.now_ns(), "task": task, **extra})
+
+    # --- LoopObserver ----------------------------------------------------------------------
+    def attach(self, loop: VirtualClockLoop) -> None:
+        """Start observing a new loop (asyncio.run makes one per call); time keeps running."""
+        if self._loop is not None:
+            self.loop_time_offset_ns = self.last_ns
+        self._loop = loop
+        self.phase = "main"
+
+    def task_created(self, loop: VirtualClockLoop, task: asyncio.Task[Any]) -> None:
+        parent = self._current_label()
+        label = self.label_of(task)
+        if label is not None:
+            self._event("create", parent, child=label)
+
+    def timer_set(self, loop: VirtualClockLoop, when_ns: int) -> None:
+        label = self._current_label()
+        if label is not None:
+            self._event("sleep", label, until_ns=self.loop_time_offset_ns + when_ns)
+
+    def clock_moved(self, loop: VirtualClockLoop, now_ns: int, *, blocking: bool) -> None:
+        if blocking:
+            self._event("block", self._current_label(), until_ns=self.loop_time_offset_ns + now_ns)
+
+    def phase_changed(self, loop: VirtualClockLoop, phase: str) -> None:
+        self.phase = phase
+        self._event("phase", None, phase=phase)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        entry = self.tasks.get(id(task))
+        if entry is None:
+            return
+        entry["done_ns"] = self.now_ns()
+        if task.cancelled():
+            entry["outcome"] = "cancelled"
+        elif task.exception() is not None:
+            entry["outcome"] = "error"
+        else:
+            entry["outcome"] = "finished"
+        self._event(str(entry["outcome"]), str(entry["label"]))
+
+    # --- printed lines -----------------------------------------------------------------------
+    def add_line(self, text: str) -> None:
+        """Record one printed line (raises OutputFloodError past the cap)."""
+        if len(self.lines) >= self.max_lines:
+            self.flooded = True
+            msg = f"printed more than {self.max_lines:,} lines"
+            raise OutputFloodError(msg)
+        label = self._current_label()
+        entry = {
+            "text": text[: self.max_line_chars],
+            "t_ns": self.now_ns(),
+            "task": label,
+            "phase": self.phase if self._loop is not None else "outside",
+        }
+        self.lines.append(entry)
+        self._event("print", label, line=len(self.lines) - 1)
+
+    def to_json(self) -> dict[str, Any]:
+        """The trace as plain JSON data (what the child sends to the grader)."""
+        self.now_ns()
+        return {
+            "lines": self.lines,
+            "tasks": [
+                {key: value for key, value in entry.items() if key != "ref"}
+                for entry in self.tasks.values()
+            ],
+            "events": self.events,
+            "end_ns": self.last_ns,
+        }
+
+
+class LineCapture(io.TextIOBase):
+    """A stand-in for sys.stdout that hands each complete line to the recorder."""
+
+    def __init__(self, recorder: TraceRecorder) -> None:
+        super().__init__()
+        self._recorder = recorder
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            msg = f"write() argument must be str, not {type(text).__name__}"
+            raise TypeError(msg)
+        self._pending += text
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            self._recorder.add_line(line)
+        if len(self._pending) > self._recorder.max_line_chars * 20:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            line, self._pending = self._pending, ""
+            self._recorder.add_line(line)

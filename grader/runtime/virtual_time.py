@@ -1,0 +1,73 @@
+"""Makes the `time` module follow the virtual clock inside the sandbox.
+
+Learner code measures time (`time.perf_counter()`) and blocks (`time.sleep()`); under a virtual
+clock both must follow the loop, or a blocking call would cost real seconds and measured times
+would be nonsense. A `time.sleep` in the loop's thread holds the whole loop, exactly as it does
+in real time: the clock moves on and every other task is late. In an executor thread it waits
+for the virtual clock, so `asyncio.to_thread(time.sleep, 1)` takes one virtual second while the
+loop keeps running.
+
+Standard library only: this module runs inside the learner's sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from .virtual_loop import NS_PER_S, VirtualClockLoop, loop_of_this_thread
+
+#: Longest real pause granted to a thread that belongs to no loop (virtual time is free).
+_STRAY_THREAD_SLEEP_S = 0.05
+
+
+def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -> None:
+    """Patch `time` so clocks read `now_ns()` and `sleep` moves virtual time instead of waiting.
+
+    `advance_outside` moves the clock when code sleeps with no loop at all (module level).
+    """
+    real_sleep = time.sleep
+    wall_start = time.time()
+    monotonic_start = 1000.0  # an arbitrary origin, as real monotonic clocks have
+
+    def monotonic() -> float:
+        return monotonic_start + now_ns() / NS_PER_S
+
+    def monotonic_ns() -> int:
+        return round(monotonic_start * NS_PER_S) + now_ns()
+
+    def wall() -> float:
+        return wall_start + now_ns() / NS_PER_S
+
+    def wall_ns() -> int:
+        return round(wall_start * NS_PER_S) + now_ns()
+
+    def sleep(seconds: float) -> None:
+        if seconds < 0:
+            msg = "sleep length must be non-negative"
+            raise ValueError(msg)
+        loop = loop_of_this_thread()
+        running = asyncio._get_running_loop()  # noqa: SLF001 - cheap, never raises
+        if isinstance(loop, VirtualClockLoop) and running is loop:
+            loop.block_for(seconds)
+        elif isinstance(loop, VirtualClockLoop):
+            loop.thread_sleep(seconds)
+        elif running is None and _is_main_thread():
+            advance_outside(round(seconds * NS_PER_S))
+        else:
+            real_sleep(min(seconds, _STRAY_THREAD_SLEEP_S))
+
+    time.monotonic = monotonic
+    time.perf_counter = monotonic
+    time.monotonic_ns = monotonic_ns
+    time.perf_counter_ns = monotonic_ns
+    time.time = wall
+    time.time_ns = wall_ns
+    time.sleep = sleep
+
+
+def _is_main_thread() -> bool:
+    import threading  # noqa: PLC0415 - kept local: only the rare module-level sleep needs it
+
+    return threading.current_thread() is threading.main_thread()
