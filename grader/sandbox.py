@@ -101,7 +101,11 @@ def run_child(
     work = Path(tempfile.mkdtemp(prefix="asyncio-kit-run-"))
     try:
         (work / "exercise.py").write_bytes(module_source)
-        full_request = {**request, "module": "exercise.py"}
+        full_request = {
+            **request,
+            "module": "exercise.py",
+            "watchdog_s": max(0.2, limits.wall_seconds - 0.5),
+        }
         (work / "request.json").write_text(json.dumps(full_request), encoding="utf-8")
         layer = isolation.current()
         layer.prepare_workdir(work)

@@ -17,6 +17,7 @@ Standard library only.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import importlib.util
 import inspect
 import json
@@ -179,6 +180,9 @@ def main() -> None:
     request_path, result_fd = sys.argv[1], int(sys.argv[2])
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
+    # Just before the parent's deadline, write every thread's stack to stderr: the parent
+    # turns it into "stuck at line N" when it has to kill a run that never came back.
+    faulthandler.dump_traceback_later(float(request.get("watchdog_s", 9.0)), file=sys.stderr)
     result = run_request(request)
     data = json.dumps(result, allow_nan=False).encode()
     with os.fdopen(result_fd, "wb") as out:

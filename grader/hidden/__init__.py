@@ -1,0 +1,1 @@
+"""Hidden tests: how each exercise is graded. Never shipped to learners."""

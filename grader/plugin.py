@@ -1,0 +1,292 @@
+"""The grader as a pytest plugin: hidden tests in, one grade per exercise out.
+
+Hidden tests live in `grader/hidden/`. Each is tied to an exercise by `@pytest.mark.exercise(ID)`
+and worth `@pytest.mark.points(N)`; a test may award partial credit through the `credit`
+fixture. This plugin collects only the exercises asked for, runs each test, classifies its
+outcome (passed, failed, learner code error, not submitted, needs a newer Python) and at the end
+assembles a `GradeReport` in curriculum order. pytest runs in the grader's own process; learner
+code only ever runs in the sandbox children that the tests start.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import isolation
+from .curriculum import Exercise
+from .kit import Kit, KitError
+from .results import ExerciseResult, GradeReport, ItemResult
+from .runs import LearnerCodeError
+
+SESSION_KEY = pytest.StashKey["GradingSession"]()
+CREDIT_KEY = pytest.StashKey["Credit"]()
+
+
+class NotSubmittedError(Exception):
+    """The exercise's file is missing, or its answer is still the stub's blank."""
+
+
+@dataclass
+class Credit:
+    """Partial credit a test awards (a fraction of its points) and what it says about it."""
+
+    fraction: float | None = None
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def award(self, fraction: float, message: str, **details: Any) -> None:
+        """Give `fraction` (0..1) of this test's points, with a message for the learner."""
+        self.fraction = max(0.0, min(1.0, fraction))
+        self.message = message
+        self.details.update(details)
+
+
+@dataclass
+class Submission:
+    """A folder laid out like `exercises/`."""
+
+    root: Path
+    max_bytes: int = 256 * 1024
+
+    def source(self, exercise: Exercise) -> bytes:
+        """The learner's file for an exercise; NotSubmittedError if there is none."""
+        path = self.root / exercise.file
+        if not path.is_file() or path.is_symlink():
+            msg = f"{exercise.file} is not in the submission"
+            raise NotSubmittedError(msg)
+        with path.open("rb") as handle:
+            data = handle.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            msg = f"{exercise.file} is larger than {self.max_bytes // 1024} KiB"
+            raise LearnerCodeError(msg, "too-large")
+        return data
+
+
+class GradingSession:
+    """Registered as a pytest plugin object; holds the run's inputs and gathers its results."""
+
+    def __init__(
+        self,
+        kit: Kit,
+        curriculum: tuple[Exercise, ...],
+        submission: Path,
+        only: set[str] | None = None,
+    ) -> None:
+        self.kit = kit
+        self.curriculum = curriculum
+        self.exercises = {exercise.id: exercise for exercise in curriculum}
+        self.submission = Submission(submission)
+        self.only = only
+        self.items: dict[str, list[ItemResult]] = {}
+        self.details: dict[str, dict[str, Any]] = {}
+        self.report: GradeReport | None = None
+        self.internal_errors: list[str] = []
+        self.kit_errors: list[str] = []
+
+    # --- configuration and collection ------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SESSION_KEY] = self
+        config.addinivalue_line("markers", "exercise(id): the exercise a hidden test grades")
+        config.addinivalue_line("markers", "points(n): what a hidden test is worth")
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        keep: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
+        order = {exercise.id: index for index, exercise in enumerate(self.curriculum)}
+        for item in items:
+            exercise_id = exercise_of(item)
+            if exercise_id not in self.exercises:
+                msg = f"hidden test {item.nodeid} names unknown exercise {exercise_id!r}"
+                raise pytest.UsageError(msg)
+            if self.only is not None and exercise_id not in self.only:
+                deselected.append(item)
+            else:
+                keep.append(item)
+        keep.sort(key=lambda item: order[exercise_of(item)])
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+    # --- outcomes --------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Any:
+        report = yield
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            self._record(item, call)
+        return report
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        exercise_id = exercise_of(item)
+        points = points_of(item)
+        credit = item.stash.get(CREDIT_KEY, None)
+        name = item.name
+        excinfo = call.excinfo
+        if excinfo is None:
+            fraction = 1.0 if credit is None or credit.fraction is None else credit.fraction
+            outcome = "passed" if fraction >= 1.0 else ("partial" if fraction > 0 else "failed")
+            result = ItemResult(name, points, points * fraction, outcome, credit.message if credit else "")
+        else:
+            error = excinfo.value
+            if isinstance(error, NotSubmittedError):
+                result = ItemResult(name, points, 0.0, "not-submitted", str(error))
+            elif isinstance(error, KitError):
+                self.kit_errors.append(str(error))
+                result = ItemResult(name, points, 0.0, "error", f"the kit is broken: {error}")
+            elif isinstance(error, LearnerCodeError):
+                result = ItemResult(name, points, 0.0, "error", error.message)
+            elif excinfo.errisinstance(pytest.skip.Exception):
+                result = ItemResult(name, points, 0.0, "skipped", str(getattr(error, "msg", error)))
+            elif excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+                message = getattr(error, "msg", None) or str(error)
+                result = ItemResult(name, points, 0.0, "failed", message.strip())
+            else:
+                summary = f"{type(error).__name__}: {error}"
+                self.internal_errors.append(f"{item.nodeid}: {summary}")
+                result = ItemResult(
+                    name, points, 0.0, "error", f"internal grader error ({summary}); please report it"
+                )
+        if credit is not None and credit.details:
+            self.details.setdefault(exercise_id, {}).update(credit.details)
+        self.items.setdefault(exercise_id, []).append(result)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.report = self.build_report()
+
+    # --- the report --------------------------------------------------------------------------
+    def build_report(self) -> GradeReport:
+        """Assemble every requested exercise's result, in curriculum order."""
+        results = [
+            self._exercise_result(exercise)
+            for exercise in self.curriculum
+            if self.only is None or exercise.id in self.only
+        ]
+        return GradeReport(
+            submission=str(self.submission.root),
+            exercises=results,
+            isolation=isolation.current().name,
+        )
+
+    def _exercise_result(self, exercise: Exercise) -> ExerciseResult:
+        items = self.items.get(exercise.id, [])
+        max_score = float(sum(item.points for item in items)) or float(exercise.points)
+        score = round(sum(item.earned for item in items), 2)
+        outcomes = {item.outcome for item in items}
+        if not exercise.supported():
+            status = "skipped"
+            score = 0.0
+        elif not items or outcomes == {"not-submitted"} or "not-submitted" in outcomes:
+            status = "not-submitted"
+        elif score >= max_score:
+            status = "passed"
+        elif "error" in outcomes:
+            status = "error"
+        elif score > 0:
+            status = "partial"
+        else:
+            status = "failed"
+        return ExerciseResult(
+            id=exercise.id,
+            file=exercise.file,
+            kind=exercise.kind,
+            title=exercise.title,
+            score=score,
+            max_score=max_score,
+            status=status,
+            feedback=compose_feedback(exercise, status, items),
+            items=items,
+            details=self.details.get(exercise.id, {}),
+        )
+
+
+def compose_feedback(exercise: Exercise, status: str, items: list[ItemResult]) -> str:
+    """The learner's feedback: what went wrong, the hint, and (after an attempt) the why."""
+    if status == "skipped":
+        return (
+            f"Skipped: this exercise needs Python {exercise.python_label} or newer "
+            f"(grading ran on {sys.version_info.major}.{sys.version_info.minor})."
+        )
+    if status == "not-submitted":
+        reason = next((item.message for item in items if item.message), "not attempted yet")
+        return f"Not submitted: {reason}.\nHint: {exercise.hint}"
+    parts: list[str] = []
+    messages = list(dict.fromkeys(item.message for item in items if item.message))
+    # Show one failure in full: it is what to fix first, and a list of every hidden variant
+    # would hand out the hidden tests.
+    if messages:
+        parts.append(messages[0])
+    if len(messages) > 1:
+        parts.append(f"({len(messages) - 1} more check(s) of this exercise did not pass.)")
+    if status != "passed":
+        parts.append(f"Hint: {exercise.hint}")
+    parts.append(f"Why: {exercise.explanation}")
+    return "\n\n".join(parts)
+
+
+def exercise_of(item: pytest.Item) -> str:
+    """The exercise id a hidden test is tied to (its `exercise` marker)."""
+    marker = item.get_closest_marker("exercise")
+    if marker is None or not marker.args:
+        msg = f"hidden test {item.nodeid} has no @pytest.mark.exercise(ID)"
+        raise pytest.UsageError(msg)
+    return str(marker.args[0])
+
+
+def points_of(item: pytest.Item) -> float:
+    """What a hidden test is worth (its `points` marker)."""
+    marker = item.get_closest_marker("points")
+    if marker is None or not marker.args:
+        msg = f"hidden test {item.nodeid} has no @pytest.mark.points(N)"
+        raise pytest.UsageError(msg)
+    return float(marker.args[0])
+
+
+# --- fixtures the hidden tests use ------------------------------------------------------------
+def _session(request: pytest.FixtureRequest) -> GradingSession:
+    return request.config.stash[SESSION_KEY]
+
+
+@pytest.fixture
+def grading(request: pytest.FixtureRequest) -> GradingSession:
+    """The grading session: kit, curriculum, submission."""
+    return _session(request)
+
+
+@pytest.fixture
+def exercise(request: pytest.FixtureRequest) -> Exercise:
+    """The exercise this test grades; skips it on a Python too old for the exercise."""
+    session = _session(request)
+    found = session.exercises[exercise_of(request.node)]
+    if not found.supported():
+        pytest.skip(f"needs Python {found.python_label}+")
+    return found
+
+
+@pytest.fixture
+def credit(request: pytest.FixtureRequest) -> Credit:
+    """Lets a test award partial credit; a passing test without an award earns everything."""
+    given = Credit()
+    request.node.stash[CREDIT_KEY] = given
+    return given
+
+
+@pytest.fixture
+def learner_source(grading: GradingSession, exercise: Exercise) -> bytes:
+    """The learner's file for this test's exercise (not submitted: the test does not run)."""
+    return grading.submission.source(exercise)
+
+
+@pytest.fixture
+def learner(grading: GradingSession, exercise: Exercise) -> Any:
+    """Runs this exercise's learner code (and the kit's solution) in the sandbox."""
+    from .produce import Learner  # noqa: PLC0415 - produce imports this module
+
+    return Learner(grading, exercise)

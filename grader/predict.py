@@ -1,0 +1,41 @@
+"""Grades a *predict* exercise: the learner's written order against the order asyncio ran.
+
+The prediction is read as data (`answers.read_prediction`, nothing executed); the truth comes
+from the kit's pristine snippet (`truth.truth_of`). Credit is the order score (see
+`ordering`), and the feedback puts both orders side by side with the first divergence marked.
+"""
+
+from __future__ import annotations
+
+from .answers import AnswerError, read_prediction
+from .curriculum import Exercise
+from .feedback import order_summary, side_by_side
+from .ordering import score_order
+from .plugin import Credit, GradingSession, NotSubmittedError
+from .runs import LearnerCodeError
+from .truth import truth_of
+
+
+def grade_prediction(session: GradingSession, exercise: Exercise, credit: Credit) -> None:
+    """Award credit for the learner's prediction of `exercise`."""
+    source = session.submission.source(exercise)
+    try:
+        prediction = read_prediction(source, exercise.file)
+    except AnswerError as exc:
+        raise LearnerCodeError(str(exc), "answer") from exc
+    if prediction.empty:
+        msg = f"{exercise.file}: PREDICTION is still blank"
+        raise NotSubmittedError(msg)
+    truth = truth_of(session.kit, exercise)
+    blocks = truth.blocks
+    score = score_order(list(prediction.lines), blocks)
+    message = order_summary(score)
+    if score.fraction < 1.0:
+        message += "\n\n" + side_by_side(prediction.lines, blocks, score)
+    credit.award(
+        score.fraction,
+        message,
+        predicted=list(prediction.lines),
+        actual=[{"lines": list(block.lines), "unordered": block.unordered} for block in blocks],
+        trace=truth.trace,
+    )

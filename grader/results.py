@@ -1,0 +1,94 @@
+"""The result model: what the grader found for each exercise, and the JSON it writes.
+
+One model feeds every output (terminal table, JSON, and later JUnit, Gradescope, CSV). The JSON
+layout is stable and documented in the README: top-level `score`, `max_score`, `exercises` in
+curriculum order, each with `id`, `file`, `kind`, `score`, `max_score`, `status`, `feedback`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("passed", "partial", "failed", "error", "not-submitted", "skipped")
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ItemResult:
+    """One hidden test's outcome within an exercise."""
+
+    name: str
+    points: float
+    earned: float
+    outcome: str
+    message: str = ""
+
+
+@dataclass
+class ExerciseResult:
+    """The grade of one exercise."""
+
+    id: str
+    file: str
+    kind: str
+    title: str
+    score: float
+    max_score: float
+    status: str
+    feedback: str
+    items: list[ItemResult] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The exercise's JSON object (items included for tools that want detail)."""
+        data = asdict(self)
+        data["score"] = round(self.score, 2)
+        data["max_score"] = round(self.max_score, 2)
+        return data
+
+
+@dataclass
+class GradeReport:
+    """The grade of one submission."""
+
+    submission: str
+    exercises: list[ExerciseResult]
+    isolation: str = "rlimits"
+    python: str = field(default_factory=platform.python_version)
+
+    @property
+    def score(self) -> float:
+        """Points earned, over exercises that count on this Python."""
+        return round(sum(e.score for e in self.exercises if e.status != "skipped"), 2)
+
+    @property
+    def max_score(self) -> float:
+        """Points available on this Python (skipped exercises do not count)."""
+        return round(sum(e.max_score for e in self.exercises if e.status != "skipped"), 2)
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole report as the documented JSON object."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "score": self.score,
+            "max_score": self.max_score,
+            "python": self.python,
+            "isolation": self.isolation,
+            "submission": self.submission,
+            "exercises": [exercise.to_json() for exercise in self.exercises],
+        }
+
+    def write_json(self, path: Path) -> None:
+        """Write the report atomically: a reader never sees half a file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(self.to_json(), out, indent=2)
+            out.write("\n")
+        Path(temporary).replace(path)

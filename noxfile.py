@@ -1,0 +1,41 @@
+"""Sessions for the asyncio ordering kit.
+
+`nox -s grade` grades your work (arguments after `--` go to the grader), `nox -s tests` runs the
+kit's own tests on every CPython from 3.10 to 3.13 that is present, `nox -s lint` runs ruff and
+mypy on the grader.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["grade"]
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+@nox.session
+def grade(session: nox.Session) -> None:
+    """Grade exercises/ (or --submission DIR) and print a score table."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the kit's own tests (the grader, the curriculum, the sandbox)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff on the project, mypy --strict on grader/."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", "grader", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "grader", "tests", "noxfile.py")
+    session.run("mypy", "--strict", "grader")

@@ -1,0 +1,34 @@
+"""A task nobody awaits.
+
+The same program as before, but `main` no longer awaits the task it created.
+
+What to do: predict every line this program prints, in order, and write them in `PREDICTION`
+(one string per line, exactly as printed). Decide first, then run it to check yourself.
+
+How it is graded: the grader runs its own untouched copy of the code above `PREDICTION` and
+compares your lines with what asyncio really printed; you get partial credit for the part of the
+order you get right.
+
+Check it locally: `nox -s grade -- --only tasks-not-awaited`
+"""
+
+import asyncio
+
+
+async def sample_task() -> None:
+    print("Hello, World!")
+    await asyncio.sleep(1)
+    print("Goodbye, World!")
+
+
+async def main() -> None:
+    task = asyncio.create_task(sample_task())  # noqa: F841 - created, never awaited
+
+
+# TODO: write the printed lines, in order (an empty program prints nothing: think!).
+PREDICTION: list[str] = ["Hello, World!"]
+# END TODO
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

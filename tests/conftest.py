@@ -1,0 +1,56 @@
+"""Shared fixtures for the kit's own tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.curriculum import Exercise, load
+from grader.kit import Kit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def kit() -> Kit:
+    return Kit(ROOT)
+
+
+@pytest.fixture(scope="session")
+def curriculum(kit: Kit) -> tuple[Exercise, ...]:
+    return load(kit.curriculum_file)
+
+
+def run_grader(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `python -m grader` as a user would, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def grade_to_json(submission: Path, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    """Grade a submission folder and return the results JSON (asserting exit status 0)."""
+    out = tmp_path / f"results-{submission.name}.json"
+    completed = run_grader("--submission", str(submission), "--json", str(out), *extra)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def solutions_report(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return grade_to_json(kit.solutions, tmp_path_factory.mktemp("solutions"))
+
+
+@pytest.fixture(scope="session")
+def stubs_report(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return grade_to_json(kit.exercises, tmp_path_factory.mktemp("stubs"))
