@@ -1,6 +1,7 @@
 """`python -m grader`: grade a submission and report, a thin layer over the pytest plugin.
 
     python -m grader [--submission DIR] [--only ID ...] [--json PATH] [--verbose]
+    python -m grader SUBCOMMAND ...   (see SUBCOMMANDS: each lives in its own module)
 
 Exit status is 0 whenever grading ran, whatever the score; 2 for a usage error; 3 when the kit
 itself is broken (bad metadata, a snippet that fails).
@@ -9,6 +10,7 @@ itself is broken (bad metadata, a snippet that fails).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -25,6 +27,9 @@ from .results import GradeReport
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BROKEN_KIT = 3
+
+#: Subcommands, each a module with `main(argv: list[str]) -> int`, imported only when used.
+SUBCOMMANDS: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +95,11 @@ def grade(kit: Kit, submission: Path, only: set[str] | None) -> GradeReport:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        code: int = module.main(argv[1:])
+        return code
     args = build_parser().parse_args(argv)
     kit = Kit.installed()
     console = Console()
