@@ -57,6 +57,9 @@ class TraceRecorder(LoopObserver):
         self.flooded = False
         self.loop_time_offset_ns = 0
         self._loop: VirtualClockLoop | None = None
+        # Tasks not yet seen finished. Polled once per loop iteration instead of given a done
+        # callback: learner code can look at `task._callbacks`, and must see only its own.
+        self._unfinished: list[asyncio.Task[Any]] = []
 
     # --- who and when ----------------------------------------------------------------------
     def now_ns(self) -> int:
@@ -86,7 +89,7 @@ class TraceRecorder(LoopObserver):
             "done_ns": None,
             "outcome": "pending",
         }
-        task.add_done_callback(self._task_done)
+        self._unfinished.append(task)
         return label
 
     def _current_label(self) -> str | None:
@@ -126,6 +129,20 @@ class TraceRecorder(LoopObserver):
         self.phase = phase
         self._event("phase", None, phase=phase)
 
+    def loop_iteration(self, loop: VirtualClockLoop) -> None:
+        """Once per loop iteration, before the clock moves: note the tasks that finished."""
+        self.poll_finished()
+
+    def poll_finished(self) -> None:
+        """Record the outcome of every labelled task that is done by now."""
+        unfinished = []
+        for task in self._unfinished:
+            if task.done():
+                self._task_done(task)
+            else:
+                unfinished.append(task)
+        self._unfinished = unfinished
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         entry = self.tasks.get(id(task))
         if entry is None:
@@ -158,6 +175,7 @@ class TraceRecorder(LoopObserver):
 
     def to_json(self) -> dict[str, Any]:
         """The trace as plain JSON data (what the child sends to the grader)."""
+        self.poll_finished()
         self.now_ns()
         return {
             "lines": self.lines,

@@ -131,6 +131,9 @@ class LoopObserver:
     def phase_changed(self, loop: VirtualClockLoop, phase: str) -> None:
         """`asyncio.run` moved from running `main` to shutting down."""
 
+    def loop_iteration(self, loop: VirtualClockLoop) -> None:
+        """The loop is about to wait for events (once per iteration, before the clock moves)."""
+
 
 class _VirtualSelector(selectors.BaseSelector):
     """Wraps a real selector; where the loop would sleep, it moves the virtual clock instead."""
@@ -337,6 +340,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
     def _virtual_select(
         self, real: selectors.BaseSelector, timeout: float | None
     ) -> list[tuple[selectors.SelectorKey, int]]:
+        self.observer.loop_iteration(self)
         self._steps += 1
         if self._steps > self.max_steps:
             self._trip(
