@@ -12,8 +12,14 @@ import pytest
 
 from grader.curriculum import Exercise, load
 from grader.kit import Kit
+from grader.runtime.virtual_loop import VirtualClockLoop
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Async kit tests run on the virtual-clock loop: sleeps are free, orders are real."""
+    return {"virtual": VirtualClockLoop}
 
 
 @pytest.fixture(scope="session")
