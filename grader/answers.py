@@ -73,11 +73,12 @@ def read_prediction(source: bytes, filename: str) -> Prediction:
     tree = parse_source(source, filename)
     value_node: ast.expr | None = None
     for statement in tree.body:
-        if isinstance(statement, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == NAME for target in statement.targets
-        ):
-            value_node = statement.value
-        elif (
+        if (
+            isinstance(statement, ast.Assign)
+            and any(
+                isinstance(target, ast.Name) and target.id == NAME for target in statement.targets
+            )
+        ) or (
             isinstance(statement, ast.AnnAssign)
             and isinstance(statement.target, ast.Name)
             and statement.target.id == NAME

@@ -47,10 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only", nargs="+", metavar="ID", default=None, help="grade only these exercise ids"
     )
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write results JSON")
     parser.add_argument(
-        "--verbose", action="store_true", help="show feedback for every exercise"
+        "--json", type=Path, default=None, metavar="PATH", help="write results JSON"
     )
+    parser.add_argument("--verbose", action="store_true", help="show feedback for every exercise")
     return parser
 
 

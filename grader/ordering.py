@@ -15,6 +15,7 @@ Example:
     1.0
     >>> score_order(["b", "a"], expected).fraction
     0.3333333333333333
+
 """
 
 from __future__ import annotations

@@ -116,9 +116,7 @@ class GradingSession:
 
     # --- outcomes --------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Any:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
             self._record(item, call)
@@ -133,7 +131,8 @@ class GradingSession:
         if excinfo is None:
             fraction = 1.0 if credit is None or credit.fraction is None else credit.fraction
             outcome = "passed" if fraction >= 1.0 else ("partial" if fraction > 0 else "failed")
-            result = ItemResult(name, points, points * fraction, outcome, credit.message if credit else "")
+            message = credit.message if credit else ""
+            result = ItemResult(name, points, points * fraction, outcome, message)
         else:
             error = excinfo.value
             if isinstance(error, NotSubmittedError):
@@ -144,7 +143,8 @@ class GradingSession:
             elif isinstance(error, LearnerCodeError):
                 result = ItemResult(name, points, 0.0, "error", error.message)
             elif excinfo.errisinstance(pytest.skip.Exception):
-                result = ItemResult(name, points, 0.0, "skipped", str(getattr(error, "msg", error)))
+                reason = str(getattr(error, "msg", error))
+                result = ItemResult(name, points, 0.0, "skipped", reason)
             elif excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
                 message = getattr(error, "msg", None) or str(error)
                 result = ItemResult(name, points, 0.0, "failed", message.strip())
@@ -152,7 +152,11 @@ class GradingSession:
                 summary = f"{type(error).__name__}: {error}"
                 self.internal_errors.append(f"{item.nodeid}: {summary}")
                 result = ItemResult(
-                    name, points, 0.0, "error", f"internal grader error ({summary}); please report it"
+                    name,
+                    points,
+                    0.0,
+                    "error",
+                    f"internal grader error ({summary}); please report it",
                 )
         if credit is not None and credit.details:
             self.details.setdefault(exercise_id, {}).update(credit.details)

@@ -72,13 +72,13 @@ def expect_order(
     what: str,
 ) -> None:
     """Fail with a side-by-side picture unless `run` printed `expected` (blocks or lines)."""
-    blocks = [
-        item if isinstance(item, Block) else Block((str(item),)) for item in expected
-    ]
+    blocks = [item if isinstance(item, Block) else Block((str(item),)) for item in expected]
     score = score_order(run.lines, blocks)
     if score.fraction < 1.0:
         pytest.fail(
             f"{what}: the order is not the one required.\n\n"
-            + side_by_side(run.lines, blocks, score, left_title="your code printed", right_title="expected"),
+            + side_by_side(
+                run.lines, blocks, score, left_title="your code printed", right_title="expected"
+            ),
             pytrace=False,
         )

@@ -32,7 +32,9 @@ def curriculum(kit: Kit) -> tuple[Exercise, ...]:
     return load(kit.curriculum_file)
 
 
-def run_grader(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_grader(
+    *args: str, cwd: Path = ROOT, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m grader` as a user would, in a fresh process."""
     return subprocess.run(
         [sys.executable, "-m", "grader", *args],

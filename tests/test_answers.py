@@ -49,7 +49,16 @@ def test_blank_answers_count_as_not_started(source: bytes) -> None:
         (b"PREDICTION = " + b"[" * 1000 + b"]" * 1000 + b"\n", "ex.py"),
         (b"# " + b"x" * 300_000, "larger than"),
     ],
-    ids=["syntax", "missing", "code-not-data", "not-strings", "not-a-list", "too-long", "too-deep", "too-big"],
+    ids=[
+        "syntax",
+        "missing",
+        "code-not-data",
+        "not-strings",
+        "not-a-list",
+        "too-long",
+        "too-deep",
+        "too-big",
+    ],
 )
 def test_bad_answers_get_a_clear_message(source: bytes, message: str) -> None:
     with pytest.raises(AnswerError, match=message.replace("(", "\\(").replace(")", "\\)")):

@@ -55,7 +55,8 @@ def test_a_snippet_that_fails_in_the_kit_is_a_broken_kit_exit_3(tmp_path: Path) 
     exercise = by_id(load(kit / "exercises" / "info.toml"))["tasks-await"]
     snippet = kit / "solutions" / exercise.file
     source = snippet.read_text().replace(
-        "async def main() -> None:\n", "async def main() -> None:\n    raise RuntimeError('kit bug')\n"
+        "async def main() -> None:\n",
+        "async def main() -> None:\n    raise RuntimeError('kit bug')\n",
     )
     snippet.write_text(source)
     submission = kit / "solutions"

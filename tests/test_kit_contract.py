@@ -55,7 +55,9 @@ def test_exercises_too_new_for_this_python_do_not_count(
     assert solutions_report["max_score"] == counted
 
 
-@pytest.mark.parametrize("field", ["id", "file", "kind", "score", "max_score", "status", "feedback"])
+@pytest.mark.parametrize(
+    "field", ["id", "file", "kind", "score", "max_score", "status", "feedback"]
+)
 def test_every_exercise_result_has_the_documented_fields(
     stubs_report: dict[str, Any], field: str
 ) -> None:

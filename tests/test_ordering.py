@@ -72,9 +72,7 @@ def test_shutdown_lines_of_two_tasks_become_one_unordered_group() -> None:
 
 
 def test_shutdown_lines_of_one_task_keep_their_order() -> None:
-    blocks = blocks_from_lines(
-        [_line("one", "a", "shutdown"), _line("two", "a", "shutdown")]
-    )
+    blocks = blocks_from_lines([_line("one", "a", "shutdown"), _line("two", "a", "shutdown")])
     assert blocks == [Block(("one",)), Block(("two",))]
 
 

@@ -116,8 +116,10 @@ def test_only_grades_the_exercises_asked_for(pytester: pytest.Pytester) -> None:
             "no @pytest.mark.points",
         ),
         (
-            "import pytest\n@pytest.mark.exercise('zeta')\n@pytest.mark.points(1)\n"
-            "def test_x(): pass\n",
+            (
+                "import pytest\n@pytest.mark.exercise('zeta')\n@pytest.mark.points(1)\n"
+                "def test_x(): pass\n"
+            ),
             "unknown exercise 'zeta'",
         ),
     ],
@@ -128,6 +130,8 @@ def test_a_malformed_hidden_test_is_a_usage_error(
 ) -> None:
     pytester.makepyfile(test_hidden=test_source)
     session = GradingSession(Kit(pytester.path), CURRICULUM, pytester.path)
-    result = pytester.runpytest_inprocess("-p", "no:asyncio", "-p", "grader.plugin", plugins=[session])
-    assert result.ret == pytest.ExitCode.USAGE_ERROR or result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result = pytester.runpytest_inprocess(
+        "-p", "no:asyncio", "-p", "grader.plugin", plugins=[session]
+    )
+    assert result.ret in {pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR}
     assert complaint in result.stderr.str() + result.stdout.str()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+
 import pytest
 
 from grader.runtime.virtual_loop import (

@@ -24,7 +24,7 @@ _ASYNCIO_DIR = __import__("os").path.dirname(asyncio.__file__)
 
 
 def _is_asyncio_internal(task: asyncio.Task[Any]) -> bool:
-    """asyncio's own shutdown tasks (`shutdown_asyncgens`, ...) are not part of any order."""
+    """Asyncio's own shutdown tasks (`shutdown_asyncgens`, ...) are not part of any order."""
     code = getattr(task.get_coro(), "cr_code", None)
     return code is not None and code.co_filename.startswith(_ASYNCIO_DIR)
 
@@ -201,7 +201,7 @@ class LineCapture(io.TextIOBase):
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
-            msg = f"write() argument must be str, not {type(text).__name__}"
+            msg = f"write() argument must be str, not {type(text).__name__}"  # type: ignore[unreachable]
             raise TypeError(msg)
         self._pending += text
         while "\n" in self._pending:

@@ -19,6 +19,7 @@ Example:
     >>> loop.time()
     3600.0
     >>> loop.close()
+
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ import contextvars
 import heapq
 import selectors
 import threading
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 NS_PER_S = 1_000_000_000
 
@@ -74,7 +76,11 @@ class OrderedTimerHandle(asyncio.TimerHandle):
 
     __slots__ = ("_seq", "_when_ns")
 
-    def __init__(
+    if TYPE_CHECKING:  # asyncio's private state, which typeshed does not declare
+        _source_traceback: list[Any] | None
+        _scheduled: bool
+
+    def __init__(  # noqa: PLR0917 - mirrors asyncio.TimerHandle's positional signature
         self,
         when_ns: int,
         seq: int,
@@ -164,8 +170,19 @@ class _VirtualSelector(selectors.BaseSelector):
         return loop._virtual_select(self._real, timeout)  # noqa: SLF001 - the loop's own half
 
 
-class VirtualClockLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+class VirtualClockLoop(asyncio.SelectorEventLoop):
     """An asyncio loop whose clock is virtual, integer and tie-stable, with run guards."""
+
+    if TYPE_CHECKING:  # BaseEventLoop's private state, which typeshed does not declare
+        _scheduled: list[OrderedTimerHandle]
+        _ready: deque[asyncio.Handle]
+        _timer_cancelled_count: int
+        _default_executor: Any
+        _debug: bool
+
+        def _write_to_self(self) -> None: ...
+        def _check_closed(self) -> None: ...
+        def _check_thread(self) -> None: ...
 
     def __init__(
         self,
@@ -207,28 +224,22 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
         """Virtual nanoseconds since the loop was made."""
         return self._now_ns
 
-    def call_later(
+    def call_later(  # type: ignore[override]  # typeshed's variadic generics, same contract
         self,
         delay: float,
         callback: Callable[..., object],
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
-        if delay is None:
-            msg = "delay must not be None"
-            raise TypeError(msg)
         return self._call_at_ns(self._now_ns + seconds_to_ns(delay), callback, args, context)
 
-    def call_at(
+    def call_at(  # type: ignore[override]  # typeshed's variadic generics, same contract
         self,
         when: float,
         callback: Callable[..., object],
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
-        if when is None:
-            msg = "when cannot be None"
-            raise TypeError(msg)
         return self._call_at_ns(seconds_to_ns(when), callback, args, context)
 
     def _call_at_ns(
@@ -282,7 +293,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
             self.observer.phase_changed(self, "shutdown")
         return super().run_until_complete(future)
 
-    async def shutdown_default_executor(self, *args: Any) -> None:  # noqa: ARG002
+    async def shutdown_default_executor(self, *args: Any) -> None:
         """Let idle workers go without a joining thread the virtual clock cannot see."""
         executor = self._default_executor
         self._executor_shutdown_called = True
@@ -291,7 +302,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-ty
             executor.shutdown(wait=False)
 
     # --- threads ---------------------------------------------------------------------------
-    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> Any:
+    def run_in_executor(  # type: ignore[override]  # typeshed's variadic generics, same contract
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> Any:
         def in_thread(*call_args: Any) -> Any:
             _THREAD_STATE.loop = self
             try:
@@ -414,7 +427,7 @@ def loop_of_this_thread() -> VirtualClockLoop | None:
     return _THREAD_STATE.loop
 
 
-class VirtualClockPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[misc,valid-type]
+class VirtualClockPolicy(asyncio.DefaultEventLoopPolicy):
     """Routes a plain `asyncio.run()` (and `new_event_loop()`) to a virtual-clock loop."""
 
     def __init__(self, **loop_options: Any) -> None:
