@@ -66,8 +66,12 @@ def execute(
     loop: dict[str, Any] | None = None,
     clock: str = "virtual",
     limits: sandbox.Limits | None = None,
+    misbelief: str | None = None,
 ) -> Run:
-    """Run `entry` of `source` in a sandboxed child; raise LearnerCodeError if it fails."""
+    """Run `entry` of `source` in a sandboxed child; raise LearnerCodeError if it fails.
+
+    `misbelief` names a wrong mental model (`runtime/misbeliefs.py`) to run the code under.
+    """
     request: dict[str, Any] = {
         "mode": mode,
         "entry": entry,
@@ -76,6 +80,8 @@ def execute(
         "clock": clock,
         "loop": loop or {},
     }
+    if misbelief is not None:
+        request["misbelief"] = misbelief
     limits = limits or DEFAULT_LIMITS
     outcome = sandbox.run_child(request, source, limits=limits)
     if outcome.problem is not None or outcome.result is None:

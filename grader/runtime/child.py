@@ -124,6 +124,10 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
             recorder.last_ns += delta_ns
 
         virtual_time.install(recorder.now_ns, advance_outside)
+    if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
+        from . import misbeliefs
+
+        misbeliefs.apply(str(request["misbelief"]))
     capture = LineCapture(recorder)
     saved_stdout = sys.stdout
     sys.stdout = capture
