@@ -10,7 +10,7 @@ as it is.
 How it is graded: hidden tests run your `main` with other labels, two to four workers and other
 step counts, and compare the order of the lines with strict turns.
 
-Check it locally: `python exercises/02_sleep/04_take_turns.py` shows the order;
+Check it locally: `python exercises/03_sleep/04_take_turns.py` shows the order;
 `nox -s grade -- --only sleep0-take-turns` grades it.
 """
 
