@@ -1,6 +1,6 @@
 """`python -m grader`: grade a submission and report, a thin layer over the pytest plugin.
 
-    python -m grader [--submission DIR] [--only ID ...] [--json PATH] [--verbose]
+    python -m grader [--submission DIR] [--only ID ...] [--json PATH] [--junit PATH] [--verbose]
     python -m grader SUBCOMMAND ...   (see SUBCOMMANDS: each lives in its own module)
 
 Exit status is 0 whenever grading ran, whatever the score; 2 for a usage error; 3 when the kit
@@ -20,6 +20,7 @@ from rich.console import Console
 
 from . import curriculum as curriculum_module
 from . import plugin as plugin_module
+from .classroom.junit import write_junit
 from .kit import Kit, KitError, UsageError
 from .report import print_report
 from .results import GradeReport
@@ -29,7 +30,9 @@ EXIT_USAGE = 2
 EXIT_BROKEN_KIT = 3
 
 #: Subcommands, each a module with `main(argv: list[str]) -> int`, imported only when used.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "batch": "grader.classroom.batch",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", type=Path, default=None, metavar="PATH", help="write results JSON"
     )
+    parser.add_argument("--junit", type=Path, default=None, metavar="PATH", help="write JUnit XML")
     parser.add_argument("--verbose", action="store_true", help="show feedback for every exercise")
     return parser
 
@@ -114,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_KIT
     if args.json is not None:
         report.write_json(args.json)
+    if args.junit is not None:
+        write_junit(report, args.junit)
     print_report(report, console, verbose=args.verbose)
     return EXIT_OK
 

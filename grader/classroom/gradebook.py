@@ -1,0 +1,180 @@
+"""The gradebook CSV and the class summary, from the outcomes of a batch.
+
+The CSV has one row per upload - graded or not, so nobody silently drops out of the
+gradebook - with one column per exercise in curriculum order, then `total`, `max`, `status`
+(`graded` or `error`) and `error`. A row that could not be graded has empty exercise cells, a
+total of 0 and the reason in `error`. Exercises skipped on this Python have empty cells.
+
+The summary says, per exercise, the mean score and how the class's results are distributed
+(by status and by score), and lists the exercises most missed: where to spend the next lecture.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.classroom.grading import Outcome
+from grader.curriculum import Exercise
+from grader.results import STATUSES
+
+#: The statuses the summary counts (a skipped exercise does not count for anyone).
+_COUNTED = tuple(status for status in STATUSES if status != "skipped")
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def max_points(curriculum: Sequence[Exercise]) -> float:
+    """What a submission can earn on this Python: the points of the supported exercises."""
+    return float(sum(exercise.points for exercise in curriculum if exercise.supported()))
+
+
+def csv_rows(outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]) -> list[list[str]]:
+    """The gradebook as rows of text, header first."""
+    ids = [exercise.id for exercise in curriculum]
+    rows = [["student", *ids, "total", "max", "status", "error"]]
+    for outcome in outcomes:
+        report = outcome.report
+        if report is None:
+            cells = [""] * len(ids)
+            total, maximum = "0", _number(max_points(curriculum))
+            status, error = "error", outcome.error or "not graded"
+        else:
+            results = {result.id: result for result in report.exercises}
+            cells = [
+                ""
+                if exercise_id not in results or results[exercise_id].status == "skipped"
+                else _number(results[exercise_id].score)
+                for exercise_id in ids
+            ]
+            total, maximum = _number(report.score), _number(report.max_score)
+            status, error = "graded", ""
+        rows.append([outcome.student, *cells, total, maximum, status, error])
+    return rows
+
+
+def write_csv(path: Path, outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]) -> None:
+    """Write the gradebook CSV (written whole, then moved into place)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(csv_rows(outcomes, curriculum))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    temporary.replace(path)
+
+
+@dataclass(frozen=True)
+class ExerciseStats:
+    """How the class did on one exercise."""
+
+    exercise: Exercise
+    graded: int
+    mean: float
+    maximum: float
+    statuses: dict[str, int]
+    scores: dict[float, int]
+
+    @property
+    def mean_fraction(self) -> float:
+        """The mean score as a fraction of the points (1.0 when nobody was graded on it)."""
+        return self.mean / self.maximum if self.maximum and self.graded else 1.0
+
+
+def exercise_stats(
+    outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]
+) -> list[ExerciseStats]:
+    """Per exercise: mean, status counts and score counts over the graded submissions."""
+    stats: list[ExerciseStats] = []
+    reports = [outcome.report for outcome in outcomes if outcome.report is not None]
+    for exercise in curriculum:
+        results = [
+            result
+            for report in reports
+            for result in report.exercises
+            if result.id == exercise.id and result.status != "skipped"
+        ]
+        scores = [result.score for result in results]
+        stats.append(
+            ExerciseStats(
+                exercise=exercise,
+                graded=len(results),
+                mean=statistics.fmean(scores) if scores else 0.0,
+                maximum=float(exercise.points),
+                statuses=dict(Counter(result.status for result in results)),
+                scores=dict(sorted(Counter(round(score, 2) for score in scores).items())),
+            )
+        )
+    return stats
+
+
+def most_missed(stats: Sequence[ExerciseStats], count: int = 5) -> list[ExerciseStats]:
+    """The exercises with the lowest mean share of their points (those not all full marks)."""
+    missed = [entry for entry in stats if entry.graded and entry.mean_fraction < 1.0]
+    return sorted(missed, key=lambda entry: (entry.mean_fraction, entry.exercise.id))[:count]
+
+
+def summary_markdown(outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]) -> str:
+    """The class summary as Markdown."""
+    graded = [outcome for outcome in outcomes if outcome.report is not None]
+    errors = [outcome for outcome in outcomes if outcome.report is None]
+    reused = sum(1 for outcome in graded if outcome.reused)
+    maximum = max_points(curriculum)
+    lines = [
+        "# Batch grading summary",
+        "",
+        (
+            f"- uploads: {len(outcomes)} ({len(graded)} graded, {len(errors)} could not be "
+            f"graded; {reused} unchanged since the last run, reused)"
+        ),
+    ]
+    totals = [outcome.report.score for outcome in graded if outcome.report is not None]
+    if totals:
+        quartiles = statistics.quantiles(totals, n=4) if len(totals) > 1 else totals * 3
+        lines += [
+            (
+                f"- total: mean {_number(statistics.fmean(totals))} / {_number(maximum)}"
+                f", median {_number(statistics.median(totals))}"
+                f", quartiles {' / '.join(_number(value) for value in quartiles)}"
+                f", lowest {_number(min(totals))}, highest {_number(max(totals))}"
+            ),
+            f"- full marks: {sum(1 for total in totals if total >= maximum)}",
+        ]
+    stats = exercise_stats(outcomes, curriculum)
+    header = " | ".join(_COUNTED)
+    lines += [
+        "",
+        "## Per exercise",
+        "",
+        f"| # | exercise | points | mean | mean % | {header} | scores (score x count) |",
+        "|---:|---|---:|---:|---:|" + "---:|" * len(_COUNTED) + "---|",
+    ]
+    for number, entry in enumerate(stats, start=1):
+        counts = " | ".join(str(entry.statuses.get(status, 0)) for status in _COUNTED)
+        scores = ", ".join(f"{_number(score)} x {n}" for score, n in entry.scores.items())
+        percent = f"{entry.mean_fraction:.0%}" if entry.graded else "-"
+        lines.append(
+            f"| {number} | `{entry.exercise.id}` | {entry.exercise.points} | "
+            f"{_number(entry.mean)} | {percent} | {counts} | {scores or '-'} |"
+        )
+    lines += ["", "## Most missed", ""]
+    missed = most_missed(stats)
+    if missed:
+        lines += [
+            f"{rank}. `{entry.exercise.id}` ({entry.exercise.title}): mean "
+            f"{_number(entry.mean)} / {entry.exercise.points} ({entry.mean_fraction:.0%}), "
+            f"{entry.statuses.get('passed', 0)} of {entry.graded} passed"
+            for rank, entry in enumerate(missed, start=1)
+        ]
+    else:
+        lines.append("None: every graded submission has full marks on every exercise.")
+    if errors:
+        lines += ["", "## Uploads that could not be graded", ""]
+        lines += [f"- `{outcome.student}`: {outcome.error}" for outcome in errors]
+    return "\n".join(lines) + "\n"
