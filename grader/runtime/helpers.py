@@ -11,6 +11,7 @@ Standard library only: this module runs inside the learner's sandbox.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,9 +51,28 @@ def _ticker(stats: Stats, *, label: str = "tick", every: float = 0.25, count: in
     return ticker
 
 
+def _blocking(stats: Stats, *, value: Any = "done", seconds: float = 1.0) -> Any:
+    """A plain (blocking) function that sleeps `seconds` with `time.sleep` and returns `value`.
+
+    It notes each call and whether it ran in the event loop's own thread (where it holds up
+    every task) or in a worker thread (`asyncio.to_thread`, `run_in_executor`).
+    """
+    stats.update(calls=0, in_loop_thread=[])
+
+    def blocking_call() -> Any:
+        stats["calls"] += 1
+        # A running loop in this thread means the call is blocking that loop.
+        stats["in_loop_thread"].append(asyncio._get_running_loop() is not None)  # noqa: SLF001
+        time.sleep(seconds)
+        return value
+
+    return blocking_call
+
+
 HELPERS: dict[str, Callable[..., Any]] = {
     "expensive": _expensive,
     "ticker": _ticker,
+    "blocking": _blocking,
 }
 
 

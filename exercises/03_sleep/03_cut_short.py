@@ -1,0 +1,42 @@
+"""A long task that `main` never awaits.
+
+Back to the sleeping counters, but now `f2` counts to 10 and `main` never awaits it: once
+`f1` is done, `main` prints `Running f2` and returns.
+
+What to do: predict every line this program prints, in order, and write them in `PREDICTION`
+(one string per line, exactly as printed). Exactly where does `f2`'s output stop? Decide first,
+then run it to check yourself.
+
+How it is graded: the grader runs its own untouched copy of the code above `PREDICTION` and
+compares your lines with what asyncio really printed; you get partial credit for the part of the
+order you get right.
+
+Check it locally: `nox -s grade -- --only sleep-cut-short`
+"""
+
+import asyncio
+
+
+async def count_numbers(label: str, iterations: int) -> None:
+    for i in range(iterations):
+        print(f"Running from {label}: {i}")
+        await asyncio.sleep(0.5)
+
+
+async def main() -> None:
+    print("Running f1")
+    f1 = count_numbers("f1", 3)
+    f2 = asyncio.create_task(count_numbers("f2", 10))  # noqa: F841 - never awaited
+
+    await f1
+
+    print("Running f2")
+
+
+# TODO: write the printed lines, in order, e.g. ["first line", "second line"].
+PREDICTION: list[str] = []
+# END TODO
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
