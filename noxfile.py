@@ -25,6 +25,20 @@ def grade(session: nox.Session) -> None:
     session.run("python", "-m", "grader", *session.posargs)
 
 
+@nox.session(default=False)
+def hint(session: nox.Session) -> None:
+    """A hint for an exercise, a stronger one on the next call: nox -s hint -- ID."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader", "hint", *session.posargs)
+
+
+@nox.session(default=False)
+def watch(session: nox.Session) -> None:
+    """Re-grade the exercise you are editing on every save (Ctrl-C stops)."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader", "watch", *session.posargs)
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the kit's own tests (the grader, the curriculum, the sandbox)."""

@@ -32,6 +32,8 @@ EXIT_BROKEN_KIT = 3
 #: Subcommands, each a module with `main(argv: list[str]) -> int`, imported only when used.
 SUBCOMMANDS: dict[str, str] = {
     "batch": "grader.classroom.batch",
+    "hint": "grader.hints",
+    "watch": "grader.watch",
 }
 
 

@@ -3,10 +3,13 @@
 The prediction is read as data (`answers.read_prediction`, nothing executed); the truth comes
 from the kit's pristine snippet (`truth.truth_of`). Credit is the order score (see
 `ordering`), and the feedback puts both orders side by side with the first divergence marked.
+A prediction that is not right also gets both timelines (`timeline`) and, when it is exactly
+what a well-known wrong belief produces, that belief named (`misconceptions`).
 """
 
 from __future__ import annotations
 
+from . import misconceptions, timeline
 from .answers import AnswerError, read_prediction
 from .curriculum import Exercise
 from .feedback import order_summary, side_by_side
@@ -30,12 +33,23 @@ def grade_prediction(session: GradingSession, exercise: Exercise, credit: Credit
     blocks = truth.blocks
     score = score_order(list(prediction.lines), blocks)
     message = order_summary(score)
+    extra: dict[str, object] = {}
     if score.fraction < 1.0:
         message += "\n\n" + side_by_side(prediction.lines, blocks, score)
+        pictures = timeline.feedback_text(prediction.lines, truth.trace)
+        message += "\n\n" + pictures
+        diagnoses = misconceptions.diagnose(session.kit, exercise, prediction.lines, blocks)
+        if diagnoses:
+            message += "\n\n" + misconceptions.describe(diagnoses)
+        extra = {
+            "timeline_text": pictures,
+            "misconceptions": [diagnosis.to_json() for diagnosis in diagnoses],
+        }
     credit.award(
         score.fraction,
         message,
         predicted=list(prediction.lines),
         actual=[{"lines": list(block.lines), "unordered": block.unordered} for block in blocks],
         trace=truth.trace,
+        **extra,
     )

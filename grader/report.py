@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .results import GradeReport
+from .progress import print_progress
+from .results import ExerciseResult, GradeReport
+from .timeline import rich_timelines
 
 _STYLE = {
     "passed": "green",
@@ -49,5 +51,26 @@ def print_report(report: GradeReport, console: Console, *, verbose: bool) -> Non
     for exercise in report.exercises:
         if verbose or exercise.status in {"partial", "failed", "error"}:
             console.rule(Text(f"{exercise.id} ({exercise.status})"))
-            console.print(Text(exercise.feedback))
+            print_feedback(exercise, console)
     console.print(Text(f"isolation: {report.isolation}", style="dim"))
+    console.print(Text(""))
+    print_progress(report, console)
+
+
+def print_feedback(exercise: ExerciseResult, console: Console) -> None:
+    """An exercise's feedback, its text timelines (if any) drawn with rich at the console width."""
+    details = exercise.details
+    pictures = details.get("timeline_text")
+    predicted, trace = details.get("predicted"), details.get("trace")
+    if not (isinstance(pictures, str) and pictures and pictures in exercise.feedback):
+        console.print(Text(exercise.feedback))
+        return
+    before, after = exercise.feedback.split(pictures, 1)
+    console.print(Text(before.rstrip("\n")))
+    if isinstance(predicted, list) and isinstance(trace, dict):
+        console.print(Text(""))
+        console.print(rich_timelines([str(line) for line in predicted], trace, console.width))
+    else:
+        console.print(Text(pictures))
+    console.print(Text(""))
+    console.print(Text(after.lstrip("\n")))
