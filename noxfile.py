@@ -53,3 +53,17 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "grader", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "grader", "tests", "noxfile.py")
     session.run("mypy", "--strict", "grader")
+
+
+@nox.session(default=False)
+def release(session: nox.Session) -> None:
+    """Build the student handout: nox -s release -- DIR [--github-classroom]."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader.classroom.release", *session.posargs)
+
+
+@nox.session(default=False)
+def gradescope(session: nox.Session) -> None:
+    """Build a Gradescope autograder bundle: nox -s gradescope -- OUT.zip."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader.classroom.gradescope", "build", *session.posargs)
