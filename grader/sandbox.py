@@ -149,6 +149,10 @@ def _spawn(work: Path, limits: Limits, layer: isolation.Layer) -> ChildOutcome:
         _kill_group(process.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=2)
+        # Popen leaves its pipes open: close them, or each run leaks two files.
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
         layer.cleanup()
     outcome.returncode = process.returncode
     outcome.wall_seconds = time.monotonic() - started
