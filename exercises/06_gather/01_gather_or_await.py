@@ -2,8 +2,8 @@
 
 `brew` prints when it starts, sleeps, prints when it is ready and returns its name. `main`
 first awaits two brews one after the other, then runs the same two with `asyncio.gather`, and
-prints how long each way took on the event loop's clock (rounded to a tenth of a second) and
-what `gather` returned.
+prints how long each way took on the event loop's clock (in whole seconds) and what `gather`
+returned.
 
 What to do: predict every line this program prints, in order, and write them in `PREDICTION`
 (one string per line, exactly as printed), times included. Decide first, then run it to check
@@ -30,13 +30,13 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
 
     start = loop.time()
-    await brew("tea", 0.3)
-    await brew("toast", 0.1)
-    print(f"one after another: {loop.time() - start:.1f} s")
+    await brew("tea", 2)
+    await brew("toast", 1)
+    print(f"one after another: {loop.time() - start:.0f} s")
 
     start = loop.time()
-    results = await asyncio.gather(brew("tea", 0.3), brew("toast", 0.1))
-    print(f"gathered: {loop.time() - start:.1f} s")
+    results = await asyncio.gather(brew("tea", 2), brew("toast", 1))
+    print(f"gathered: {loop.time() - start:.0f} s")
     print(f"results: {results}")
 
 

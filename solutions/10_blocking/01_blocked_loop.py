@@ -1,8 +1,8 @@
 """A blocking call inside a coroutine.
 
-`heartbeat` prints a beat every half second, with the time on the event loop's clock (rounded
-to a tenth of a second). `report` calls `time.sleep(1.2)`: an ordinary blocking call, not an
-`await`. `main` runs both with `gather`.
+`heartbeat` means to print a beat every second, with the time on the event loop's clock (in
+whole seconds). `report` calls `time.sleep(2)`: an ordinary blocking call, not an `await`.
+`main` runs both with `gather`.
 
 What to do: predict every line this program prints, in order, and write them in `PREDICTION`
 (one string per line, exactly as printed), times included. Decide first, then run it to check
@@ -22,14 +22,14 @@ import time
 async def heartbeat() -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
-    for n in range(4):
-        print(f"beat {n} at {loop.time() - start:.1f} s")
-        await asyncio.sleep(0.5)
+    for n in range(3):
+        print(f"beat {n} at {loop.time() - start:.0f} s")
+        await asyncio.sleep(1)
 
 
 async def report() -> None:
     print("report: start")
-    time.sleep(1.2)  # blocking: no await here
+    time.sleep(2)  # blocking: no await here
     print("report: done")
 
 
@@ -39,12 +39,11 @@ async def main() -> None:
 
 # TODO: write the printed lines, in order, e.g. ["first line", "second line"].
 PREDICTION: list[str] = [
-    "beat 0 at 0.0 s",
+    "beat 0 at 0 s",
     "report: start",
     "report: done",
-    "beat 1 at 1.2 s",
-    "beat 2 at 1.7 s",
-    "beat 3 at 2.2 s",
+    "beat 1 at 2 s",
+    "beat 2 at 3 s",
 ]
 # END TODO
 
