@@ -42,6 +42,8 @@ def test_hidden_variants_beat_on_time(
     learner: Learner, seconds: float, every: float, count: int
 ) -> None:
     run = _call(learner, "figures", seconds, every, count)
+    calls = run.helpers["blocking"]["calls"]
+    assert calls == 1, f"fetch() was called {calls} times; call it exactly once."
     came = run.helpers["ticker"]["ticks_ns"]
     due = [round(n * every * NS) for n in range(count)]
     assert came == due, (
