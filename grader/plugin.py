@@ -19,6 +19,7 @@ import pytest
 
 from . import isolation
 from .curriculum import Exercise
+from .intake import read_submission_file
 from .kit import Kit, KitError
 from .results import ExerciseResult, GradeReport, ItemResult
 from .runs import LearnerCodeError
@@ -55,15 +56,11 @@ class Submission:
 
     def source(self, exercise: Exercise) -> bytes:
         """The learner's file for an exercise; NotSubmittedError if there is none."""
-        path = self.root / exercise.file
-        if not path.is_file() or path.is_symlink():
+        # Links, hard links, FIFOs and path tricks are refused with a clear message (intake).
+        data = read_submission_file(self.root, exercise.file, self.max_bytes)
+        if data is None:
             msg = f"{exercise.file} is not in the submission"
             raise NotSubmittedError(msg)
-        with path.open("rb") as handle:
-            data = handle.read(self.max_bytes + 1)
-        if len(data) > self.max_bytes:
-            msg = f"{exercise.file} is larger than {self.max_bytes // 1024} KiB"
-            raise LearnerCodeError(msg, "too-large")
         return data
 
 

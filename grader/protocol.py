@@ -1,7 +1,8 @@
 """Checks the JSON a sandboxed child sends back before the grader believes any of it.
 
 The child runs learner code, so its answer is hostile until proven plain: JSON only (never
-pickle), capped in size and depth, and every field of the exact type expected. Anything else is
+pickle), capped in size and depth, every field of the exact type expected, and stamped with the
+run's one-time token. Anything else is
 a `ProtocolError`, which costs that run its credit and nothing more.
 """
 
@@ -107,8 +108,13 @@ def _check_error(error: Any) -> None:
         _need(error, "line", (int,))
 
 
-def parse_result(raw: bytes, *, max_bytes: int) -> dict[str, Any]:
-    """Decode and check one child result; raise ProtocolError if it is not one."""
+def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> dict[str, Any]:
+    """Decode and check one child result; raise ProtocolError if it is not one.
+
+    With `nonce`, the result must carry that run's one-time token: the child read it from its
+    request and deleted the file before learner code ran, so a result forged by learner code
+    (written to the result pipe, then `os._exit`) does not have it.
+    """
     if len(raw) > max_bytes:
         msg = f"result larger than {max_bytes} bytes"
         raise ProtocolError(msg)
@@ -126,6 +132,9 @@ def parse_result(raw: bytes, *, max_bytes: int) -> dict[str, Any]:
     if data.get("protocol") != 1 or type(data.get("protocol")) is not int:
         msg = "unknown protocol version"
         raise ProtocolError(msg)
+    if nonce is not None and data.get("nonce") != nonce:
+        msg = "the result does not carry this run's token: something other than the runner wrote it"
+        raise ProtocolError(msg)
     status = _need(data, "status", (str,))
     if status not in {"ok", "error"}:
         msg = f"unknown status {status!r}"
@@ -135,4 +144,10 @@ def parse_result(raw: bytes, *, max_bytes: int) -> dict[str, Any]:
     _need(data, "helpers", (dict,))
     _need(data, "warnings", (list,))
     _need(data, "flooded", (bool,))
+    confined = data.get("confined")
+    if confined is not None and (
+        type(confined) is not dict or type(confined.get("landlock")) is not int
+    ):
+        msg = "field 'confined' should be an object with an int 'landlock'"
+        raise ProtocolError(msg)
     return data

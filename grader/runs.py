@@ -9,14 +9,18 @@ flood, the memory limit.
 
 from __future__ import annotations
 
+import errno
 import re
+import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import sandbox
 from .ordering import Block, blocks_from_lines
+from .text import clean
 
-DEFAULT_LIMITS = sandbox.Limits()
+MIB = 1024 * 1024
 
 
 class LearnerCodeError(Exception):
@@ -82,10 +86,11 @@ def execute(
     }
     if misbelief is not None:
         request["misbelief"] = misbelief
-    limits = limits or DEFAULT_LIMITS
+    limits = limits or sandbox.default_limits()
     outcome = sandbox.run_child(request, source, limits=limits)
     if outcome.problem is not None or outcome.result is None:
-        raise LearnerCodeError(_describe_problem(outcome, filename, limits), _kind(outcome))
+        message = describe_problem(outcome, filename, limits, source)
+        raise LearnerCodeError(message, _kind(outcome))
     result = outcome.result
     if result["status"] == "error":
         error = result["error"]
@@ -105,53 +110,128 @@ def execute(
 
 
 def _kind(outcome: sandbox.ChildOutcome) -> str:
-    if outcome.timed_out:
-        return "timeout"
-    if outcome.output_flooded:
-        return "flood"
-    return "crash"
+    problem = outcome.problem or ""
+    if problem.startswith("bad-result"):
+        return "forged"
+    return {
+        "timeout": "timeout",
+        "output-flood": "flood",
+        "disk": "disk",
+        "cpu": "cpu",
+    }.get(problem, "crash")
 
 
-_FAULT_FRAME = re.compile(r'File "[^"]*exercise\.py", line (\d+) in (\S+)')
+# faulthandler's lines: `  File "/path/x.py", line 12 in name`, innermost frame first.
+_FAULT_FRAME = re.compile(r'File "([^"]*)", line (\d+) in (\S+)')
+_LEARNER_FILE = "exercise.py"
+_BUSY_SHARE = 0.5
 
 
-def _stuck_at(stderr: str, filename: str) -> str:
+def _source_line(source: bytes, number: int) -> str:
+    lines = source.decode("utf-8", "replace").splitlines()
+    if 1 <= number <= len(lines):
+        return clean(lines[number - 1].strip(), limit=120)
+    return ""
+
+
+def _stuck_at(stderr: str, filename: str, source: bytes) -> str:
+    """Where the fault handler's dump says the learner's code was when time ran out."""
     frames = _FAULT_FRAME.findall(stderr)
-    if not frames:
-        return ""
-    # faulthandler lists the innermost frame first.
-    line, function = frames[0]
-    return f" It was stuck at line {line} of {filename} (in `{function}`)."
+    for index, (path, line, function) in enumerate(frames):
+        if not path.endswith(_LEARNER_FILE):
+            continue
+        where = f" It was at line {line} of {filename} (in `{function}`)"
+        code = _source_line(source, int(line))
+        if code:
+            where += f": `{code}`"
+        if index > 0:
+            inner_path, _, inner_function = frames[index - 1]
+            if not inner_path.endswith(_LEARNER_FILE):
+                where += f", inside `{inner_function}` of {Path(inner_path).name}"
+        return where + "."
+    return ""
 
 
-def _describe_problem(outcome: sandbox.ChildOutcome, filename: str, limits: sandbox.Limits) -> str:
-    if outcome.timed_out:
+def describe_problem(  # noqa: PLR0911 - one sentence per way a run can end
+    outcome: sandbox.ChildOutcome, filename: str, limits: sandbox.Limits, source: bytes = b""
+) -> str:
+    """A learner-facing sentence for a run that came back without a usable result."""
+    problem = outcome.problem or ""
+    if problem == "timeout":
+        busy = outcome.cpu_seconds >= _BUSY_SHARE * limits.wall_seconds
+        if busy:
+            what = (
+                " It kept the CPU busy the whole time: a loop that never reaches an `await` "
+                "(a `while True` without `await`, or a task waiting on a flag in a loop) keeps "
+                "the event loop from running anything else."
+            )
+        else:
+            what = (
+                " It was waiting on a blocking call: under the grader every `asyncio.sleep` "
+                "and `time.sleep` is instant, so something else blocked - a `threading` lock, "
+                "event or queue, `select`, a pipe or socket read, or `input()`."
+            )
         return (
             f"{filename} was still running after {limits.wall_seconds:g} s of real time and was "
-            "stopped." + _stuck_at(outcome.stderr, filename) + " Under the grader every "
-            "`asyncio.sleep` is instant, so this is a blocking call or a loop that never awaits "
-            "(a `while True` without `await`, a blocking `input()` or network call)."
+            "stopped." + _stuck_at(outcome.stderr, filename, source) + what
         )
-    if outcome.output_flooded:
+    if problem == "output-flood":
         return (
             f"{filename} wrote more than {limits.output_bytes // 1024} KiB of output and was "
-            "stopped."
+            "stopped (is something printing in a loop that never ends?)."
+        )
+    if problem == "disk":
+        return (
+            f"{filename} wrote more than {limits.disk_bytes // MIB} MiB (or more than "
+            f"{limits.disk_files} files) into its folder and was stopped."
+        )
+    if problem == "cpu":
+        return (
+            f"{filename} used more than {limits.cpu_seconds} s of CPU time and was stopped: a "
+            "loop that never ends, or a computation far too big for this exercise."
+        )
+    if problem.startswith("bad-result"):
+        detail = problem.partition(": ")[2] or "an unreadable result"
+        return (
+            f"{filename} interfered with the grader's result channel ({detail}); the run does "
+            "not count. Print your lines; never write to the grader's pipes or files."
         )
     code = outcome.returncode
     if code is not None and code < 0:
-        signal_number = -code
-        if signal_number == 24:  # noqa: PLR2004 - SIGXCPU
-            return f"{filename} used more than {limits.cpu_seconds} s of CPU time and was stopped."
-        return f"{filename} was killed by signal {signal_number} before it finished."
-    if outcome.problem and outcome.problem.startswith("bad-result"):
-        return f"{filename} interfered with the grader's result channel ({outcome.problem})."
+        return _signal_message(filename, -code, limits)
     return (
-        f"{filename} ended the process (exit status {code}) before the run finished; "
-        "`os._exit`, `sys.exit` and signals stop the whole run."
+        f"{filename} ended the process (exit status {code}) before the run finished: "
+        "`os._exit`, `sys.exit` in a thread and similar calls stop the whole run, so nothing "
+        "it printed counts."
     )
 
 
-def describe_error(error: dict[str, Any], filename: str, limits: sandbox.Limits) -> str:
+def _signal_message(filename: str, number: int, limits: sandbox.Limits) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGKILL:
+        return (
+            f"{filename} was killed (SIGKILL) before it finished: it ran out of memory "
+            f"(limit {limits.memory_bytes // MIB} MiB) or something killed the process."
+        )
+    if number == signal.SIGSEGV:
+        return (
+            f"{filename} crashed the interpreter (SIGSEGV), usually by recursing without end "
+            "or by running out of memory."
+        )
+    if number == signal.SIGABRT:
+        return f"{filename} aborted the process (SIGABRT: `os.abort()` or a fatal error)."
+    return f"{filename} was stopped by {name} before it finished (a signal ends the whole run)."
+
+
+_ERRNO = re.compile(r"^\[Errno (\d+)\]")
+
+
+def describe_error(  # noqa: PLR0911 - one sentence per kind of error
+    error: dict[str, Any], filename: str, limits: sandbox.Limits
+) -> str:
     """A learner-facing sentence for an error the child reported."""
     kind = error["kind"]
     message = error["message"]
@@ -159,6 +239,8 @@ def describe_error(error: dict[str, Any], filename: str, limits: sandbox.Limits)
         return f"{filename} has a syntax error on line {error.get('line', '?')}: {message}"
     if kind == "missing":
         return f"{filename}: {message}."
+    if kind == "sandbox":
+        return f"The grader could not run {filename}: {message}. This is not your code's fault."
     if kind in {"deadlock", "busy-loop", "virtual-time-limit"}:
         return f"The run was stopped: {message}."
     if kind == "flood":
@@ -167,10 +249,40 @@ def describe_error(error: dict[str, Any], filename: str, limits: sandbox.Limits)
         return f"{filename} called {message}, which ends the whole run."
     if kind == "interrupt":
         return f"{filename} raised KeyboardInterrupt, which ends the whole run."
-    if error["type"] == "MemoryError":
-        return f"{filename} ran out of memory (limit {limits.memory_bytes // (1024 * 1024)} MiB)."
     where = "".join(
         f"\n    line {frame['line']}, in {frame['function']}: {frame['code']}"
         for frame in error["frames"]
     )
+    limit = _limit_hit(error, limits)
+    if limit:
+        return f"{filename} {limit}{where}"
     return f"{filename} raised {error['type']}: {message}{where}"
+
+
+def _limit_hit(error: dict[str, Any], limits: sandbox.Limits) -> str:  # noqa: PLR0911 - a table
+    """The sandbox limit behind an exception, said plainly ('' if it was none)."""
+    kind, message = error["type"], error["message"]
+    if kind == "MemoryError":
+        return f"ran out of memory (limit {limits.memory_bytes // MIB} MiB)."
+    if kind == "RecursionError":
+        return f"recursed too deeply ({message})."
+    match = _ERRNO.match(message)
+    number = int(match.group(1)) if match else None
+    if number in {errno.EACCES, errno.EPERM} or kind == "PermissionError":
+        return (
+            f"tried to use a file, folder or process outside its sandbox ({message}). "
+            "Code under the grader may only read and write its own folder."
+        )
+    if number in {errno.EMFILE, errno.ENFILE}:
+        return f"opened more files than allowed ({limits.open_files} at once)."
+    code = " ".join(str(frame.get("code", "")) for frame in error["frames"])
+    spawning = any(word in code for word in ("fork", "Popen", "spawn", "system", "Process"))
+    if (number == errno.EAGAIN and spawning) or "can't start new thread" in message:
+        return f"tried to start more processes or threads than allowed ({limits.processes})."
+    if number == errno.EFBIG:
+        return f"wrote a file larger than {limits.file_bytes // 1024} KiB."
+    if number in {errno.ENOSPC, errno.EDQUOT}:
+        return f"filled its folder (limit {limits.disk_bytes // MIB} MiB)."
+    if number in {errno.ENETUNREACH, errno.ENETDOWN, errno.ECONNREFUSED, errno.EHOSTUNREACH}:
+        return f"tried to use the network, which the grader does not allow ({message})."
+    return ""

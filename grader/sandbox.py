@@ -2,10 +2,16 @@
 
 The rule the kit is built on: learner code never runs in the process that decides or writes
 scores. Each run gets a fresh temporary folder holding one module and a request, a child started
-with `python -I -S` (no site, no environment, no current folder on the path), closed stdin,
-resource limits, and its own process group that the parent kills outright at the wall-clock
-deadline or once the run is over. The child answers through a private pipe with JSON only,
-which `protocol.parse_result` checks before anything looks at it.
+with `python -I -S -B` (no site, no environment, no current folder on the path, no bytecode
+written), closed stdin, resource limits, and its own process group, inside the strongest
+isolation layer the machine offers (`isolation.current()`: a fresh uid, namespaces, Landlock).
+The parent enforces the wall-clock deadline, caps what it reads, watches the folder's size, and
+once the run is over kills the whole process group and everything else the run started.
+
+The child answers through a private pipe with JSON only, which `protocol.parse_result` checks
+before anything looks at it. The answer must carry the run's one-time token, which the child
+read from its request file and deleted before the learner's module loaded: a result written by
+learner code that never saw the token is rejected.
 
 The kit's own snippets run here too: they are trusted, but they get the same guards, so a slip
 in a snippet cannot hang the grader either.
@@ -14,13 +20,14 @@ in a snippet cannot hang the grader either.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import secrets
 import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -35,6 +42,12 @@ MIB = 1024 * KIB
 
 RUNTIME_SOURCE = Path(__file__).parent / "runtime"
 _BOOT = "import sys; sys.path.insert(0, sys.argv[3]); import kitrt.child as c; c.main()"
+#: Limits can be lowered (or raised) for a whole grading process, e.g. for the kit's tests:
+#: `ASYNCIO_KIT_LIMITS="wall_seconds=2,cpu_seconds=1"`.
+LIMITS_VAR = "ASYNCIO_KIT_LIMITS"
+#: After the child's first process ended, how long leftovers may keep its pipes open.
+_EXIT_GRACE_S = 0.3
+_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,25 @@ class Limits:
     processes: int = 32
     output_bytes: int = 64 * KIB
     result_bytes: int = 4 * MIB
+    disk_bytes: int = 16 * MIB
+    disk_files: int = 256
+
+
+def default_limits() -> Limits:
+    """`Limits()`, with any field overridden by ASYNCIO_KIT_LIMITS (`name=value,...`)."""
+    spec = os.environ.get(LIMITS_VAR, "").strip()
+    if not spec:
+        return Limits()
+    fields = {item.name: item.type for item in dataclasses.fields(Limits)}
+    changes: dict[str, Any] = {}
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in fields:
+            msg = f"{LIMITS_VAR}: unknown limit {name!r}; known: {', '.join(fields)}"
+            raise ValueError(msg)
+        changes[name] = float(value) if name == "wall_seconds" else int(value)
+    return dataclasses.replace(Limits(), **changes)
 
 
 @dataclass
@@ -61,9 +93,12 @@ class ChildOutcome:
     returncode: int | None = None
     timed_out: bool = False
     output_flooded: bool = False
+    disk_full: bool = False
     problem: str | None = None
     wall_seconds: float = 0.0
-    isolation: str = "process"
+    cpu_seconds: float = 0.0
+    isolation: str = isolation.FLOOR
+    uid: int | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -86,10 +121,6 @@ def runtime_dir() -> Path:
     return _runtime_dir
 
 
-def _child_env() -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-
-
 def run_child(
     request: dict[str, Any],
     module_source: bytes,
@@ -97,145 +128,253 @@ def run_child(
     limits: Limits | None = None,
 ) -> ChildOutcome:
     """Run `module_source` as the module of `request` in a sandboxed child."""
-    limits = limits or Limits()
+    return run_child_in(isolation.current(), request, module_source, limits=limits)
+
+
+def run_child_in(
+    layer: isolation.Layer,
+    request: dict[str, Any],
+    module_source: bytes,
+    *,
+    limits: Limits | None = None,
+) -> ChildOutcome:
+    """`run_child` under a given isolation layer (the probe tries layers with it)."""
+    limits = limits or default_limits()
+    nonce = secrets.token_hex(16)
     work = Path(tempfile.mkdtemp(prefix="asyncio-kit-run-"))
     try:
-        (work / "exercise.py").write_bytes(module_source)
         full_request = {
             **request,
             "module": "exercise.py",
             "watchdog_s": max(0.2, limits.wall_seconds - 0.5),
+            "nonce": nonce,
         }
-        (work / "request.json").write_text(json.dumps(full_request), encoding="utf-8")
-        layer = isolation.current()
-        layer.prepare_workdir(work)
-        return _spawn(work, limits, layer)
+        files = {
+            "exercise.py": module_source,
+            "request.json": json.dumps(full_request).encode(),
+        }
+        for name, data in files.items():
+            (work / name).write_bytes(data)
+        jail = layer.jail(work, files, runtime_dir(), limits)
+        spec = jail.confine_spec()
+        if spec is not None:
+            # The confinement folders are only known now (the run folder is new).
+            full_request["confine"] = spec
+            files["request.json"] = json.dumps(full_request).encode()
+            (work / "request.json").write_bytes(files["request.json"])
+        return _spawn(work, limits, jail, nonce)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _spawn(work: Path, limits: Limits, layer: isolation.Layer) -> ChildOutcome:
+def _spawn(work: Path, limits: Limits, jail: isolation.Jail, nonce: str) -> ChildOutcome:
     result_read, result_write = os.pipe()
     command = [
-        sys.executable,
+        jail.executable,
         "-I",
         "-S",
+        "-B",
         "-c",
         _BOOT,
         "request.json",
         str(result_write),
         str(runtime_dir()),
     ]
+    isolation.prepare_parent()
     started = time.monotonic()
     try:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-            layer.wrap(command),
+            jail.command(command),
             cwd=work,
-            env=_child_env(),
+            env=jail.environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(result_write,),
             start_new_session=True,
-            preexec_fn=lambda: layer.in_child(limits),  # noqa: PLW1509 - limits must be set there
+            preexec_fn=jail.preexec,  # noqa: PLW1509 - limits and namespaces must be set there
         )
+    except BaseException:
+        os.close(result_read)
+        raise
     finally:
         os.close(result_write)
-    outcome = ChildOutcome(result=None, isolation=layer.name)
+    outcome = ChildOutcome(result=None, isolation=jail.layer.name, uid=jail.uid)
+    reaper = _Reaper(process)
+    assert process.stdout is not None
+    assert process.stderr is not None
+    streams = _Streams(process.stdout.fileno(), process.stderr.fileno(), result_read, limits)
     try:
-        raw = _collect(process, result_read, limits, outcome, started)
+        _collect(streams, limits, outcome, started, jail, reaper)
     finally:
-        os.close(result_read)
+        # Stop the run and everything it started (the fault handler's dump, written just
+        # before the deadline, is already in the stderr pipe); then read what is left: every
+        # writer is gone, so draining ends.
+        if outcome.timed_out:
+            outcome.cpu_seconds = jail.cpu_seconds()
         _kill_group(process.pid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=2)
-        # Popen leaves its pipes open: close them, or each run leaks two files.
-        for pipe in (process.stdout, process.stderr):
-            if pipe is not None:
-                pipe.close()
-        layer.cleanup()
+        jail.sweep()
+        streams.drain(seconds=1.0)
+        streams.close()
+        os.close(result_read)
+        reaper.wait(timeout=2.0)
+        process.stdout.close()
+        process.stderr.close()
+    outcome.stdout = clean(streams.data(streams.out_fd))
+    outcome.stderr = clean(streams.data(streams.err_fd))
     outcome.returncode = process.returncode
+    outcome.cpu_seconds = max(outcome.cpu_seconds, reaper.cpu_seconds)
     outcome.wall_seconds = time.monotonic() - started
-    if outcome.timed_out:
-        outcome.problem = "timeout"
+    outcome.problem = _problem(outcome, limits)
+    if outcome.problem is not None:
         return outcome
-    if outcome.output_flooded:
-        outcome.problem = "output-flood"
-        return outcome
+    raw = bytes(streams.buffers[result_read])
     if not raw:
         outcome.problem = "no-result"
         return outcome
     try:
-        outcome.result = protocol.parse_result(raw, max_bytes=limits.result_bytes)
+        outcome.result = protocol.parse_result(raw, max_bytes=limits.result_bytes, nonce=nonce)
     except protocol.ProtocolError as exc:
         outcome.problem = f"bad-result: {exc}"
     return outcome
 
 
-def _collect(
-    process: subprocess.Popen[bytes],
-    result_fd: int,
+def _problem(outcome: ChildOutcome, limits: Limits) -> str | None:
+    if outcome.timed_out:
+        return "timeout"
+    if outcome.output_flooded:
+        return "output-flood"
+    if outcome.disk_full:
+        return "disk"
+    code = outcome.returncode
+    cpu_spent = outcome.cpu_seconds >= limits.cpu_seconds - 0.05
+    if code == -signal.SIGXCPU or (code == -signal.SIGKILL and cpu_spent):
+        return "cpu"
+    return None
+
+
+class _Reaper:
+    """Waits for the child's first process with `wait4`, keeping its CPU time."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.cpu_seconds = 0.0
+
+    @property
+    def exited(self) -> bool:
+        return self.process.returncode is not None
+
+    def poll(self) -> bool:
+        if self.exited:
+            return True
+        try:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+        except ChildProcessError:
+            self.process.returncode = self.process.returncode or -signal.SIGKILL
+            return True
+        if pid == 0:
+            return False
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        # wait4 counts the process and every descendant it waited for (`unshare`'s child).
+        self.cpu_seconds = usage.ru_utime + usage.ru_stime
+        return True
+
+    def wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.poll() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+class _Streams:
+    """The child's stdout, stderr and result pipe, read together with a cap on each."""
+
+    def __init__(self, out_fd: int, err_fd: int, result_fd: int, limits: Limits) -> None:
+        self.out_fd, self.err_fd, self.result_fd = out_fd, err_fd, result_fd
+        self.caps = {out_fd: limits.output_bytes, err_fd: limits.output_bytes}
+        # One byte over the result cap is enough for the protocol check to refuse it.
+        self.caps[result_fd] = limits.result_bytes + 1
+        self.buffers: dict[int, bytearray] = {fd: bytearray() for fd in self.caps}
+        self.selector = selectors.DefaultSelector()
+        for fd in self.caps:
+            os.set_blocking(fd, False)
+            self.selector.register(fd, selectors.EVENT_READ)
+        self.open_fds = set(self.caps)
+
+    def read_some(self, timeout: float) -> bool:
+        """Read what is ready; True if stdout or stderr went over its cap (a flood)."""
+        for key, _ in self.selector.select(timeout):
+            fd = int(key.fd)
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.selector.unregister(fd)
+                self.open_fds.discard(fd)
+                continue
+            buffer = self.buffers[fd]
+            if len(buffer) <= self.caps[fd]:
+                buffer += chunk
+            if fd != self.result_fd and len(buffer) > self.caps[fd]:
+                return True
+        return False
+
+    def drain(self, seconds: float) -> None:
+        """Read until every pipe is closed (all writers gone) or `seconds` pass."""
+        until = time.monotonic() + seconds
+        while self.open_fds and time.monotonic() < until:
+            self.read_some(_POLL_S)
+
+    def data(self, fd: int) -> bytes:
+        return bytes(self.buffers[fd][: self.caps[fd]])
+
+    def close(self) -> None:
+        self.selector.close()
+
+
+def _collect(  # noqa: PLR0917 - one private call site, every argument needed
+    streams: _Streams,
     limits: Limits,
     outcome: ChildOutcome,
     started: float,
-) -> bytes:
-    """Read stdout, stderr and the result pipe together until all close or the deadline."""
-    assert process.stdout is not None  # noqa: S101 - set by Popen above
-    assert process.stderr is not None  # noqa: S101
-    buffers: dict[int, bytearray] = {
-        process.stdout.fileno(): bytearray(),
-        process.stderr.fileno(): bytearray(),
-        result_fd: bytearray(),
-    }
-    caps = {
-        process.stdout.fileno(): limits.output_bytes,
-        process.stderr.fileno(): limits.output_bytes,
-        result_fd: limits.result_bytes + 1,
-    }
-    with selectors.DefaultSelector() as selector:
-        for fd in buffers:
-            os.set_blocking(fd, False)
-            selector.register(fd, selectors.EVENT_READ)
-        open_fds = set(buffers)
-        deadline = started + limits.wall_seconds
-        while open_fds:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                outcome.timed_out = True
-                break
-            for key, _ in selector.select(min(remaining, 0.5)):
-                fd = int(key.fd)
-                try:
-                    chunk = os.read(fd, 65536)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    selector.unregister(fd)
-                    open_fds.discard(fd)
-                    continue
-                buffers[fd] += chunk
-                if len(buffers[fd]) > caps[fd]:
-                    outcome.output_flooded = True
-                    open_fds.clear()
-                    break
-    if outcome.timed_out:
-        # The fault handler's dump (written just before the deadline) says where it was stuck.
-        _kill_group(process.pid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=2)
-        _drain(process.stderr.fileno(), buffers[process.stderr.fileno()], limits.output_bytes)
-    outcome.stdout = clean(bytes(buffers[process.stdout.fileno()][: limits.output_bytes]))
-    outcome.stderr = clean(bytes(buffers[process.stderr.fileno()][: limits.output_bytes]))
-    return bytes(buffers[result_fd])
+    jail: isolation.Jail,
+    reaper: _Reaper,
+) -> None:
+    """Read until every pipe closes, the deadline, a flood, a full disk, or leftovers."""
+    deadline = started + limits.wall_seconds
+    exited_at: float | None = None
+    while streams.open_fds:
+        now = time.monotonic()
+        if now >= deadline:
+            outcome.timed_out = True
+            return
+        if exited_at is None and reaper.poll():
+            exited_at = now
+        if exited_at is not None and now - exited_at > _EXIT_GRACE_S:
+            return  # the first process is gone; whatever still holds the pipes is a leftover
+        if jail.watch_disk and _folder_too_big(jail.work, limits):
+            outcome.disk_full = True
+            return
+        if streams.read_some(min(deadline - now, _POLL_S)):
+            outcome.output_flooded = True
+            return
 
 
-def _drain(fd: int, buffer: bytearray, cap: int) -> None:
-    with contextlib.suppress(OSError):
-        while len(buffer) < cap:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            buffer += chunk
+def _folder_too_big(work: Path, limits: Limits) -> bool:
+    """Whether the run folder holds more than the disk limit (files or bytes)."""
+    total, count = 0, 0
+    for folder, dirs, names in os.walk(work):
+        count += len(dirs) + len(names)
+        if count > limits.disk_files:
+            return True
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += (Path(folder) / name).lstat().st_size
+        if total > limits.disk_bytes:
+            return True
+    return False
 
 
 def _kill_group(pid: int) -> None:

@@ -7,9 +7,14 @@ under the virtual-clock loop with stdout captured line by line, and writes one J
 file descriptor the parent gave it. Nothing the child says is trusted for a score: the parent
 checks its types and compares it with the truth, which the child never sees.
 
+Before the learner's module loads, the child takes the run's one-time token out of the request
+and deletes the request file (only the real result carries the token), and, if the request
+asks for it, confines itself with Landlock (`confine.py`). Copies of the process made by the
+learner's `os.fork()` never answer.
+
 Usage (by the sandbox, in a fresh temporary folder):
-    python -I -S -c "import sys; sys.path.insert(0, 'runtime'); import kitrt.child as c; c.main()" \
-        REQUEST.json RESULT_FD
+    python -I -S -B -c "import sys; sys.path.insert(0, sys.argv[3]); import kitrt.child as c; \
+        c.main()" REQUEST.json RESULT_FD RUNTIME_DIR
 
 Standard library only.
 """
@@ -17,6 +22,7 @@ Standard library only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import faulthandler
 import importlib.util
 import inspect
@@ -27,7 +33,7 @@ import traceback
 import warnings
 from typing import Any
 
-from . import helpers, virtual_time
+from . import confine, helpers, virtual_time
 from .tracing import LineCapture, OutputFloodError, TraceRecorder
 from .virtual_loop import LoopGuardError, VirtualClockPolicy
 
@@ -90,7 +96,7 @@ def _jsonable(value: Any) -> Any:
 def _execute(run: _Run) -> tuple[Any, dict[str, Any] | None]:
     request = run.request
     if request.get("mode") == "script":
-        import runpy  # noqa: PLC0415 - only scripts need it
+        import runpy
 
         runpy.run_path(run.module_path, run_name="__main__")
         return None, None
@@ -163,7 +169,11 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         "return": _jsonable(returned),
         "helpers": _jsonable(run.helper_stats),
         "warnings": [
-            {"category": w.category.__name__, "message": str(w.message)[:_MAX_TEXT], "line": w.lineno}
+            {
+                "category": w.category.__name__,
+                "message": str(w.message)[:_MAX_TEXT],
+                "line": w.lineno,
+            }
             for w in caught[:20]
         ],
         "flooded": recorder.flooded,
@@ -180,14 +190,33 @@ def _first_guard(run: _Run) -> LoopGuardError | None:
 
 
 def main() -> None:
-    """Entry point: `REQUEST_PATH RESULT_FD` on the command line."""
+    """Entry point: `REQUEST_PATH RESULT_FD RUNTIME_DIR` on the command line."""
     request_path, result_fd = sys.argv[1], int(sys.argv[2])
+    first_pid = os.getpid()
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
-    # Just before the parent's deadline, write every thread's stack to stderr: the parent
-    # turns it into "stuck at line N" when it has to kill a run that never came back.
-    faulthandler.dump_traceback_later(float(request.get("watchdog_s", 9.0)), file=sys.stderr)
-    result = run_request(request)
+    # The run's token goes back only with the real result: take it out of the request and
+    # delete the file, so learner code cannot stamp a forged result with it.
+    nonce = request.pop("nonce", None)
+    with contextlib.suppress(OSError):
+        os.unlink(request_path)
+    del sys.argv[1:]
+    confined: dict[str, Any] | None = None
+    result: dict[str, Any]
+    try:
+        if request.get("confine"):
+            confined = confine.apply(request["confine"])
+    except OSError as exc:
+        result = _sandbox_failure(exc)
+    else:
+        # Just before the parent's deadline, write every thread's stack to stderr: the parent
+        # turns it into "stuck at line N" when it has to kill a run that never came back.
+        faulthandler.dump_traceback_later(float(request.get("watchdog_s", 9.0)), file=sys.stderr)
+        result = run_request(request)
+    if os.getpid() != first_pid:
+        os._exit(0)  # a copy made by the learner's os.fork(): only the runner itself answers
+    result["nonce"] = nonce
+    result["confined"] = confined
     data = json.dumps(result, allow_nan=False).encode()
     with os.fdopen(result_fd, "wb") as out:
         out.write(data)
@@ -195,3 +224,22 @@ def main() -> None:
     sys.stderr.flush()
     # Skip atexit hooks and lingering threads: the learner's code has nothing more to say.
     os._exit(0)
+
+
+def _sandbox_failure(exc: OSError) -> dict[str, Any]:
+    """The result when the sandbox itself could not be set up (no learner code ran)."""
+    return {
+        "protocol": PROTOCOL,
+        "status": "error",
+        "error": {
+            "kind": "sandbox",
+            "type": type(exc).__name__,
+            "message": f"the sandbox could not confine the run: {exc}"[:_MAX_TEXT],
+            "frames": [],
+        },
+        "trace": TraceRecorder().to_json(),
+        "return": None,
+        "helpers": {},
+        "warnings": [],
+        "flooded": False,
+    }
