@@ -82,18 +82,25 @@ def progress_of(report: GradeReport) -> Progress:
     )
 
 
-def summary_lines(progress: Progress) -> list[str]:
-    """The summary as plain sentences (the terminal styles them; HTML escapes them)."""
+def summary_lines(progress: Progress, *, commands: bool = True) -> list[str]:
+    """The summary as plain sentences (the terminal styles them; HTML escapes them).
+
+    With `commands`, the next step is spelled out as the file to open and the commands to run
+    (for the learner at the kit); without, it names the exercise and its file (for a page).
+    """
     counts = [f"{progress.solved} solved", f"{progress.partly_solved} partly solved"]
     if progress.failing:
         counts.append(f"{progress.failing} not passing yet")
     counts.append(f"{progress.not_started} not started")
     lines = [f"Progress: {', '.join(counts)} (of {progress.counted})."]
     if progress.skipped:
-        lines[0] += f" {progress.skipped} skipped: they need a newer Python."
+        lines.append(f"({progress.skipped} skipped: they need a newer Python.)")
     upcoming = progress.next_exercise
     if upcoming is None:
         lines.append("Everything passes. Well done!")
+        return lines
+    if not commands:
+        lines.append(f"Next: {upcoming.id} - {upcoming.title} ({upcoming.file}).")
         return lines
     lines.append(f"Next: {upcoming.id} - {upcoming.title}")
     lines.append(f"  open   {progress.next_path}")
