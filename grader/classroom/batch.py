@@ -333,6 +333,9 @@ def print_summary(
     table.add_column("mean", justify="right")
     table.add_column("passed", justify="right")
     for entry in stats:
+        if not entry.graded:  # skipped on this Python, or nobody could be graded
+            table.add_row(Text(entry.exercise.id), "-", "-")
+            continue
         table.add_row(
             Text(entry.exercise.id),
             f"{round(entry.mean, 2):g}/{entry.exercise.points}",

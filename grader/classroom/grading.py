@@ -171,13 +171,15 @@ def kit_fingerprint(kit: Kit) -> str:
     Part of the batch cache key, so fixing a hidden test or a solution regrades everyone.
     """
     digest = hashlib.sha256(sys.version.encode())
-    folders = [kit.root / "grader", kit.solutions]
+    classroom = kit.root / "grader" / "classroom"  # formats reports; does not make them
     files = [kit.curriculum_file]
-    for folder in folders:
+    for folder in (kit.root / "grader", kit.solutions):
         files += sorted(
             path
             for path in folder.rglob("*")
-            if path.is_file() and path.suffix in {".py", ".ini", ".toml", ".txt"}
+            if path.is_file()
+            and path.suffix in {".py", ".ini", ".toml", ".txt"}
+            and not path.is_relative_to(classroom)
         )
     for path in files:
         digest.update(path.relative_to(kit.root).as_posix().encode() + b"\0")
