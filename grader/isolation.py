@@ -205,12 +205,14 @@ class Jail:
         }
 
     def preexec(self) -> None:
-        """Runs in the forked child before exec: limits, then mounts, then the uid."""
-        apply_rlimits(self.limits, nproc=self._nproc)
+        """Runs in the forked child before exec: mounts, then limits, then the uid."""
         if self.uid is not None:
             os.setgroups([])
         if self._mounts:
             _run_mount_plan(self._mounts, self.work, self.files, self.uid, self.limits)
+        # After the mounts: until exec closes them, the fork holds every file the parent has
+        # open (many, when it runs children side by side), and the mount plan opens more.
+        apply_rlimits(self.limits, nproc=self._nproc)
         # With `unshare`, the uid changes after the namespaces exist (that needs root).
         if self.uid is not None and not (self.layer.has("netns") and self.layer.unshare):
             os.setgid(self.uid)
