@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import grade_to_json
 
 from grader.answers import read_prediction
 from grader.curriculum import Exercise, load
 from grader.kit import Kit
 from grader.runs import execute
-
-from conftest import grade_to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Kit(ROOT)
@@ -101,7 +100,7 @@ def test_each_issue_item_has_the_kind_it_asks_for(item: int) -> None:
     kinds = sorted(BY_ID[exercise_id].kind for exercise_id in ISSUE_3[item])
     if item in ISSUE_3_PRODUCE:
         assert kinds == ["produce"]
-    elif item == 17:  # noqa: PLR2004 - predict what it does, then fix it
+    elif item == 17:
         assert kinds == ["predict", "produce"]
     else:
         assert set(kinds) == {"predict"}
@@ -135,19 +134,21 @@ def test_metadata_is_complete(exercise: Exercise) -> None:
     assert exercise.hint.endswith("?"), "the hint should be a guiding question"
     assert exercise.strong_hint, "a second, more direct hint"
     assert exercise.strong_hint != exercise.hint
-    assert len(exercise.explanation.split()) >= 30, "the explanation should name the mechanism"  # noqa: PLR2004
+    assert len(exercise.explanation.split()) >= 30, "the explanation should name the mechanism"
 
 
 @_each()
 def test_exercises_needing_a_newer_python_say_so(exercise: Exercise) -> None:
     source = (KIT.solutions / exercise.file).read_text(encoding="utf-8")
-    needed = max(
-        (version for api, version in NEWER_APIS.items() if api in source), default=(3, 10)
+    needed = max((version for api, version in NEWER_APIS.items() if api in source), default=(3, 10))
+    assert exercise.python == needed, (
+        f"uses an API of Python {needed}, info.toml says {exercise.python}"
     )
-    assert exercise.python == needed, f"uses an API of Python {needed}, info.toml says {exercise.python}"
     note = f"Needs Python {exercise.python_label} or newer"
     docstring = _docstring(KIT.exercises / exercise.file)
-    assert (note in docstring) == (exercise.python > (3, 10)), "the docstring should say which Python"
+    assert (note in docstring) == (exercise.python > (3, 10)), (
+        "the docstring should say which Python"
+    )
 
 
 # --- stubs and solutions ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,37 +78,36 @@ def _bare(exercise: Exercise) -> Bare:
 def observed() -> dict[str, Observed]:
     """Every supported predict snippet, run every way (the sleeping runs all at once)."""
     runnable = [exercise for exercise in PREDICT if exercise.supported()]
+
+    def virtual(exercise: Exercise, loop: dict[str, int] | None = None) -> Run:
+        return execute(_source(exercise), exercise.file, entry=exercise.entry, loop=loop)
+
+    def real(exercise: Exercise) -> Run:
+        return execute(_source(exercise), exercise.file, entry=exercise.entry, clock="real")
+
     # Virtual runs are quick and use the CPU: a small pool, before the real clocks start.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        virtual = dict(zip(
-            [e.id for e in runnable],
-            pool.map(lambda e: execute(_source(e), e.file, entry=e.entry), runnable),
-        ))
-        late = dict(zip(
-            [e.id for e in runnable],
-            pool.map(
-                lambda e: execute(_source(e), e.file, entry=e.entry, loop=LATE_WAKE_UP),
-                runnable,
-            ),
-        ))
+        on_time = {e.id: pool.submit(virtual, e) for e in runnable}
+        late = {e.id: pool.submit(virtual, e, LATE_WAKE_UP) for e in runnable}
     # Real-clock runs mostly sleep: start them all together.
     with ThreadPoolExecutor(max_workers=2 * len(runnable)) as pool:
-        real: dict[str, Future[Run]] = {
-            e.id: pool.submit(execute, _source(e), e.file, entry=e.entry, clock="real")
-            for e in runnable
-        }
+        real_runs = {e.id: pool.submit(real, e) for e in runnable}
         bare = {e.id: pool.submit(_bare, e) for e in runnable}
-        return {
-            e.id: Observed(virtual[e.id], late[e.id], real[e.id].result(), bare[e.id].result())
-            for e in runnable
-        }
+    return {
+        e.id: Observed(
+            on_time[e.id].result(),
+            late[e.id].result(),
+            real_runs[e.id].result(),
+            bare[e.id].result(),
+        )
+        for e in runnable
+    }
 
 
 def _same_order(lines: list[str], truth: list[Block], what: str) -> None:
     score = score_order(lines, truth)
-    assert score.fraction == 1.0, (
-        f"{what} differs from the virtual-clock truth:\n"
-        + side_by_side(lines, truth, score, left_title=what, right_title="virtual clock")
+    assert score.fraction == 1.0, f"{what} differs from the virtual-clock truth:\n" + side_by_side(
+        lines, truth, score, left_title=what, right_title="virtual clock"
     )
 
 

@@ -74,5 +74,5 @@ def test_make_report_prints_and_returns_the_result(learner: Learner) -> None:
     assert done in run.lines, f"make_report never printed `{done}`."
     assert run.lines.index(start) < run.lines.index(done), f"`{done}` came before `{start}`."
     assert run.end_seconds == 1.2, (
-        f"A 0.8 s call beside a 1.2 s heartbeat should take 1.2 s in all, not {run.end_seconds:g} s."
+        f"A 0.8 s call beside a 1.2 s heartbeat takes 1.2 s in all, not {run.end_seconds:g} s."
     )

@@ -25,7 +25,9 @@ def _returned(run: Any, names: list[str], value: int) -> None:
         f"but it returned {run.returned!r}."
     )
     for name in names:
-        assert f"{name}: got {value}" in run.lines, f"Waiter {name} never printed `{name}: got {value}`."
+        assert f"{name}: got {value}" in run.lines, (
+            f"Waiter {name} never printed `{name}: got {value}`."
+        )
 
 
 @pytest.mark.points(1)
@@ -35,7 +37,9 @@ def test_the_visible_example_shares_one_answer(learner: Learner) -> None:
     _returned(run, names, 42)
     computed = run.lines.count("fetch_answer: computing...")
     assert computed == 1, f"fetch_answer ran {computed} times; it should run once."
-    assert run.end_seconds == 2, f"The run took {run.end_seconds:g} s instead of 2 s (one computation)."
+    assert run.end_seconds == 2, (
+        f"The run took {run.end_seconds:g} s instead of 2 s (one computation)."
+    )
 
 
 @pytest.mark.points(1)

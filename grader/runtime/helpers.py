@@ -18,7 +18,9 @@ from typing import Any
 Stats = dict[str, Any]
 
 
-def _expensive(stats: Stats, *, value: Any = 42, delay: float = 2.0, label: str = "expensive") -> Any:
+def _expensive(
+    stats: Stats, *, value: Any = 42, delay: float = 2.0, label: str = "expensive"
+) -> Any:
     """A coroutine function that counts its runs and returns `value` after `delay` seconds."""
     stats.update(calls=0, started_ns=[], finished_ns=[])
 
