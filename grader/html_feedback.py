@@ -93,7 +93,10 @@ def _timelines(exercise: ExerciseResult) -> str:
         return ""
     if not isinstance(trace, dict) or not details.get("timeline_text"):
         return ""
-    mine, real = timeline.both([str(line) for line in predicted], trace)
+    try:
+        mine, real = timeline.both([str(line) for line in predicted], trace)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return ""  # details from an older or damaged report: the text feedback still shows
     figures = "".join(
         f'<figure class="timeline">{to_svg(picture)}</figure>' for picture in (mine, real)
     )

@@ -290,3 +290,21 @@ def test_chromium_shows_the_score_the_lanes_and_a_picture(
     )
     assert len(pixels) > 10  # text, badges and tints, not one flat colour
     assert dark > 200  # enough dark pixels to be text a person can read
+
+
+def test_batch_grading_writes_a_page_per_student(kit: Kit, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    shutil.copytree(kit.solutions, uploads / "alice")
+    feedback = tmp_path / "feedback"
+    completed = subprocess.run(
+        [sys.executable, "-m", "grader", "batch", str(uploads), "--feedback", str(feedback)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    page = (feedback / "alice.html").read_text(encoding="utf-8")
+    assert "feedback for alice" in page
+    assert (feedback / "alice.md").is_file()

@@ -36,6 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader import curriculum as curriculum_module
+from grader import html_feedback
 from grader.classroom import feedback_md, gradebook, intake
 from grader.classroom.grading import (
     DEFAULT_TIMEOUT,
@@ -267,6 +268,8 @@ def run_batch(
                     outcomes[upload.student] = outcome
                     if options.feedback is not None:
                         write_feedback(outcome, options.feedback / f"{names[upload.student]}.md")
+                        page = options.feedback / f"{names[upload.student]}.html"
+                        html_feedback.write_student_html(outcome, page)
                     progress.advance(outcome)
             except BaseException:
                 for future in futures:
@@ -398,7 +401,7 @@ def main(argv: list[str]) -> int:
         summary.write_text(gradebook.summary_markdown(outcomes, selected), encoding="utf-8")
         console.print(Text(f"summary: {summary}"))
     if options.feedback is not None:
-        console.print(Text(f"feedback: {options.feedback}/ (one .md per student)"))
+        console.print(Text(f"feedback: {options.feedback}/ (one .md and one .html per student)"))
     print_summary(console, outcomes, selected)
     return EXIT_OK
 
