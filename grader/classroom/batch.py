@@ -380,7 +380,7 @@ def main(argv: list[str]) -> int:
         console.print(Text(f"usage error: {problem}", style="red"))
         return EXIT_USAGE
     selected = tuple(e for e in curriculum if options.only is None or e.id in options.only)
-    outputs = [path for path in (options.csv, options.feedback, options.summary) if path]
+    outputs = [path for path in (options.csv, options.feedback, options.summary_path) if path]
     uploads = intake.discover(options.submissions, exclude=outputs)
     if not uploads:
         console.print(
