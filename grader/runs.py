@@ -124,7 +124,10 @@ def _kind(outcome: sandbox.ChildOutcome) -> str:
 # faulthandler's lines: `  File "/path/x.py", line 12 in name`, innermost frame first.
 _FAULT_FRAME = re.compile(r'File "([^"]*)", line (\d+) in (\S+)')
 _LEARNER_FILE = "exercise.py"
-_BUSY_SHARE = 0.5
+#: A run that used this share of the wall-clock limit as CPU time was busy, not blocked (a
+#: blocked run uses next to none; a busy one gets at least this much even on a loaded machine).
+_BUSY_SHARE = 0.15
+_BUSY_FLOOR_S = 0.25
 
 
 def _source_line(source: bytes, number: int) -> str:
@@ -158,7 +161,7 @@ def describe_problem(  # noqa: PLR0911 - one sentence per way a run can end
     """A learner-facing sentence for a run that came back without a usable result."""
     problem = outcome.problem or ""
     if problem == "timeout":
-        busy = outcome.cpu_seconds >= _BUSY_SHARE * limits.wall_seconds
+        busy = outcome.cpu_seconds >= max(_BUSY_FLOOR_S, _BUSY_SHARE * limits.wall_seconds)
         if busy:
             what = (
                 " It kept the CPU busy the whole time: a loop that never reaches an `await` "
@@ -262,7 +265,7 @@ def describe_error(  # noqa: PLR0911 - one sentence per kind of error
 def _limit_hit(error: dict[str, Any], limits: sandbox.Limits) -> str:  # noqa: PLR0911 - a table
     """The sandbox limit behind an exception, said plainly ('' if it was none)."""
     kind, message = error["type"], error["message"]
-    if kind == "MemoryError":
+    if kind == "MemoryError" or message.startswith(f"[Errno {errno.ENOMEM}]"):
         return f"ran out of memory (limit {limits.memory_bytes // MIB} MiB)."
     if kind == "RecursionError":
         return f"recursed too deeply ({message})."

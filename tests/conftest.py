@@ -62,3 +62,18 @@ def solutions_report(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> dict
 @pytest.fixture(scope="session")
 def stubs_report(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return grade_to_json(kit.exercises, tmp_path_factory.mktemp("stubs"))
+
+
+# The hostile submissions are data for tests/test_hostile.py, never tests: one holds a
+# conftest.py that would rig this very session if pytest walked into it.
+collect_ignore = ["hostile"]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which isolation layer sandbox children get on this machine (the CLI probes the same)."""
+    from grader import isolation  # noqa: PLC0415 - probed only when the header is shown
+
+    layer = isolation.current()
+    header = [f"sandbox isolation: {layer.name}"]
+    header += [f"  (not available: {note})" for note in layer.notes]
+    return header

@@ -1,0 +1,19 @@
+"""HOSTILE: one huge file."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def worker(label: str, steps: int) -> None:
+    for step in range(steps):
+        print(f"{label} step {step}")
+        # TODO: give the other workers a turn before this one takes its next step.
+        # END TODO
+
+
+async def main(labels: list[str] | None = None, steps: int = 3) -> None:
+    with open("big.bin", "wb") as out:
+        for _ in range(64):
+            out.write(b"y" * (1 << 20))
+    await asyncio.gather(*(worker(label, steps) for label in labels or ["A", "B"]))

@@ -1,0 +1,19 @@
+"""HOSTILE: burn CPU forever."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def worker(label: str, steps: int) -> None:
+    for step in range(steps):
+        print(f"{label} step {step}")
+        # TODO: give the other workers a turn before this one takes its next step.
+        # END TODO
+
+
+async def main(labels: list[str] | None = None, steps: int = 3) -> None:
+    n = 0
+    while True:
+        n += 1
+    await asyncio.gather(*(worker(label, steps) for label in labels or ["A", "B"]))

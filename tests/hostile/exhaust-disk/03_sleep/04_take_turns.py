@@ -1,0 +1,20 @@
+"""HOSTILE: fill the disk through the run folder."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def worker(label: str, steps: int) -> None:
+    for step in range(steps):
+        print(f"{label} step {step}")
+        # TODO: give the other workers a turn before this one takes its next step.
+        # END TODO
+
+
+async def main(labels: list[str] | None = None, steps: int = 3) -> None:
+    block = b"x" * (512 << 10)
+    for number in range(100_000):
+        with open(f"fill-{number}.bin", "wb") as out:
+            out.write(block)
+    await asyncio.gather(*(worker(label, steps) for label in labels or ["A", "B"]))

@@ -1,0 +1,8 @@
+"""HOSTILE: a asyncio.py in the submission, hoping the grader loads it."""
+import os
+
+try:
+    with open("@@CANARY@@/loaded-asyncio-@@MARKER@@", "w") as out:
+        out.write("loaded")
+except OSError:
+    pass
