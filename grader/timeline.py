@@ -22,8 +22,9 @@ Example:
     ...          "end_ns": 0}
     >>> print(to_text(actual_timeline(trace), width=40))
     What asyncio ran (time runs down):
-           time main
-         1 0s   hi
+         time main
+       1 0s   hi
+    │ waiting or ready  ┆ sleeping
 
 """
 
@@ -194,15 +195,55 @@ def align(predicted: Sequence[str], lines: Sequence[Mapping[str, Any]]) -> Align
 
 # --- building timelines ---------------------------------------------------------------------
 def _lanes_of(trace: Mapping[str, Any]) -> list[str]:
+    """One lane per task that did something, in the order tasks appeared.
+
+    The loop's own helper tasks (the default executor's shutdown, ...) are left out: they
+    never print, sleep or create anything, and nothing the program ran created them. The
+    first task (`main`) always has its lane.
+    """
+    active = {
+        event["task"]
+        for event in trace["events"]
+        if event["kind"] in _STEP_KINDS and event["task"] is not None
+    }
+    created = {
+        event.get("child")
+        for event in trace["events"]
+        if event["kind"] == "create" and event["task"] is not None
+    }
     printed_by = {line["task"] for line in trace["lines"]}
     lanes = [
         str(task["label"])
-        for task in trace["tasks"]
-        if task["label"] not in _HIDDEN_TASKS or task["label"] in printed_by
+        for number, task in enumerate(trace["tasks"])
+        if task["label"] in printed_by
+        or (
+            task["label"] not in _HIDDEN_TASKS
+            and (number == 0 or task["label"] in active or task["label"] in created)
+        )
     ]
     if None in printed_by:
         lanes.append(NO_TASK_LANE)
     return lanes
+
+
+def _creations_first(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Move each `create` before the new task's first step, if that came before it.
+
+    An eager task (3.12+ `eager_task_factory`) takes its first step inside `create_task`,
+    so the trace records its prints before its creation; drawn in that order, the creator
+    would seem to give way before it created anything.
+    """
+    ordered = list(events)
+    for event in [e for e in events if e["kind"] == "create" and e["task"] is not None]:
+        position = ordered.index(event)
+        first = next(
+            (i for i, e in enumerate(ordered[:position]) if e["task"] == event.get("child")),
+            None,
+        )
+        if first is not None:
+            ordered.pop(position)
+            ordered.insert(first, {**event, "eager": True})
+    return ordered
 
 
 def actual_timeline(
@@ -236,7 +277,8 @@ class _RunBuilder:
         self.index = {label: number for number, label in enumerate(self.lanes)}
         self.lines: Sequence[Mapping[str, Any]] = trace["lines"]
         self.marks = marks
-        self.events = [event for event in trace["events"] if self._relevant(event)]
+        events = [event for event in trace["events"] if self._relevant(event)]
+        self.events = _creations_first(events)
         self.owner = [self._lane(event) for event in self.events]
         # Per event: the time of its task's next own step, if it has one (not counting its end).
         self.next_own_t: list[int | None] = [None] * len(self.events)
@@ -320,8 +362,8 @@ class _RunBuilder:
         later-made task's end recorded before its own).
         """
         events, owner, me = self.events, self.owner, self.owner[position]
-        if events[position]["kind"] == "sleep":
-            return False
+        if events[position]["kind"] == "sleep" or events[position].get("eager"):
+            return False  # a sleep shows itself; an eager task runs inside its creator's call
         upcoming = [i for i in range(position + 1, len(events)) if owner[i] >= 0]
         runs_next = next((i for i in upcoming if events[i]["kind"] not in _END_TEXT), None)
         if runs_next is None or owner[runs_next] == me:
@@ -353,6 +395,8 @@ def _event_row(
         return Row(lane, "print", str(lines[number]["text"]).rstrip(), t_ns, number + 1, mark)
     if kind == "create":
         text = f"creates {event.get('child')}"
+        if event.get("eager"):
+            text += " (eager: it starts at once)"
     elif kind == "sleep":
         until = int(event.get("until_ns", t_ns))
         # A sleep, if the task's next step comes when the timer fires; else a timer the task

@@ -181,6 +181,31 @@ async def main():
     assert not any(row.kind == "shutdown" for row in awaited.rows)
 
 
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager_task_factory is 3.12+")
+def test_an_eager_task_starts_inside_its_creation() -> None:
+    source = b"""
+import asyncio
+
+async def job():
+    print("job starts")
+    await asyncio.sleep(1)
+
+async def main():
+    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+    print("main starts")
+    task = asyncio.create_task(job())
+    print("main goes on")
+    await task
+"""
+    picture = timeline.actual_timeline(execute(source, "eager.py").trace)
+    assert picture.lanes == ("main", "job")  # no lane for the loop's own helper tasks
+    rows = [(picture.lanes[row.lane], row.kind, row.text) for row in picture.rows]
+    creation = next(i for i, row in enumerate(rows) if row[1] == "create")
+    assert rows[creation] == ("main", "create", "creates job (eager: it starts at once)")
+    assert rows[creation + 1] == ("job", "print", "job starts")
+    assert ("main", "await", "await…") not in rows[: creation + 3]
+
+
 # --- the prediction's timeline -----------------------------------------------------------------
 def test_predicted_lines_go_on_the_lane_of_the_task_that_printed_them(
     count_trace: dict[str, Any],
