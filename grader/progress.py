@@ -33,6 +33,8 @@ class Progress:
     skipped: int
     next_exercise: ExerciseResult | None
     next_path: str | None
+    #: False when only some exercises were graded (`--only`, watch mode).
+    whole: bool = True
 
     @property
     def counted(self) -> int:
@@ -61,8 +63,12 @@ def _display_path(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-def progress_of(report: GradeReport) -> Progress:
-    """Count the report's exercises by state; find the first one not passed."""
+def progress_of(report: GradeReport, total: int | None = None) -> Progress:
+    """Count the report's exercises by state; find the first one not passed.
+
+    `total` is the number of exercises in the curriculum, if known: a report with fewer is a
+    partial grading, and says so instead of claiming that everything passes.
+    """
     statuses = [exercise.status for exercise in report.exercises]
     upcoming = next(
         (e for e in report.exercises if e.status not in {"passed", "skipped"}),
@@ -79,6 +85,7 @@ def progress_of(report: GradeReport) -> Progress:
         skipped=statuses.count("skipped"),
         next_exercise=upcoming,
         next_path=path,
+        whole=total is None or len(report.exercises) >= total,
     )
 
 
@@ -92,10 +99,14 @@ def summary_lines(progress: Progress, *, commands: bool = True) -> list[str]:
     if progress.failing:
         counts.append(f"{progress.failing} not passing yet")
     counts.append(f"{progress.not_started} not started")
-    lines = [f"Progress: {', '.join(counts)} (of {progress.counted})."]
+    scope = f"of {progress.counted}" if progress.whole else f"of the {progress.counted} graded"
+    lines = [f"Progress: {', '.join(counts)} ({scope})."]
     if progress.skipped:
         lines.append(f"({progress.skipped} skipped: they need a newer Python.)")
     upcoming = progress.next_exercise
+    if upcoming is None and not progress.whole:
+        lines.append("All graded here pass. `nox -s grade` shows where you are in the whole kit.")
+        return lines
     if upcoming is None:
         lines.append("Everything passes. Well done!")
         return lines
@@ -109,14 +120,20 @@ def summary_lines(progress: Progress, *, commands: bool = True) -> list[str]:
     return lines
 
 
+def _curriculum_size(kit: Kit) -> int | None:
+    try:
+        return len(curriculum.load(kit.curriculum_file))
+    except KitError:
+        return None
+
+
 def remember(report: GradeReport, progress: Progress, kit: Kit) -> bool:
     """Note the next exercise in the kit's state, after a full grading of its own exercises/."""
     try:
         same_folder = Path(report.submission).resolve() == kit.exercises.resolve()
-        whole = len(report.exercises) == len(curriculum.load(kit.curriculum_file))
-    except (OSError, KitError):
+    except OSError:
         return False
-    if not (same_folder and whole):
+    if not (same_folder and progress.whole and _curriculum_size(kit) is not None):
         return False
     state = KitState.of(kit)
     state.next_exercise = None if progress.next_exercise is None else progress.next_exercise.id
@@ -129,8 +146,9 @@ def remember(report: GradeReport, progress: Progress, kit: Kit) -> bool:
 
 def print_progress(report: GradeReport, console: Console, kit: Kit | None = None) -> Progress:
     """Print where the learner stands and what to open next; return the summary."""
-    progress = progress_of(report)
-    remember(report, progress, kit or Kit.installed())
+    kit = kit or Kit.installed()
+    progress = progress_of(report, _curriculum_size(kit))
+    remember(report, progress, kit)
     lines = summary_lines(progress)
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:

@@ -162,22 +162,33 @@ def test_progress_when_everything_passes() -> None:
     assert progress.summary_lines(found)[-1] == "Everything passes. Well done!"
 
 
+def test_a_partial_grading_does_not_claim_everything_passes() -> None:
+    report = GradeReport("/x", [_result("one", "passed")])
+    found = progress.progress_of(report, total=5)
+    assert not found.whole
+    lines = progress.summary_lines(found)
+    assert lines[0] == "Progress: 1 solved, 0 partly solved, 0 not started (of the 1 graded)."
+    assert "Everything passes" not in "\n".join(lines)
+    assert "whole kit" in lines[-1]
+
+
 def test_full_grading_of_the_kits_exercises_remembers_what_is_next(
     kit: Kit, curriculum: tuple[Exercise, ...], tmp_path: Path
 ) -> None:
     small = Kit(tmp_path)
     (tmp_path / "exercises").mkdir()
     (tmp_path / "exercises" / "info.toml").write_bytes(kit.curriculum_file.read_bytes())
+    total = len(curriculum)
     results = [_result(e.id, "passed") for e in curriculum]
     results[1] = _result(curriculum[1].id, "failed")
     whole = GradeReport(str(small.exercises), results)
-    assert progress.remember(whole, progress.progress_of(whole), small)
+    assert progress.remember(whole, progress.progress_of(whole, total), small)
     assert hints.KitState.of(small).next_exercise == curriculum[1].id
     # Grading one exercise, or another folder, says nothing about the whole.
     part = GradeReport(str(small.exercises), results[:1])
-    assert not progress.remember(part, progress.progress_of(part), small)
+    assert not progress.remember(part, progress.progress_of(part, total), small)
     elsewhere = GradeReport(str(tmp_path / "other"), results)
-    assert not progress.remember(elsewhere, progress.progress_of(elsewhere), small)
+    assert not progress.remember(elsewhere, progress.progress_of(elsewhere, total), small)
     assert hints.KitState.of(small).next_exercise == curriculum[1].id
 
 
