@@ -48,6 +48,7 @@ LIMITS_VAR = "ASYNCIO_KIT_LIMITS"
 #: After the child's first process ended, how long leftovers may keep its pipes open.
 _EXIT_GRACE_S = 0.3
 _POLL_S = 0.05
+_UNSHARE_KILLED = "unshare: sigprocmask unblock failed: Invalid argument"
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,11 @@ def _spawn(work: Path, limits: Limits, jail: isolation.Jail, nonce: str) -> Chil
     outcome.stdout = clean(streams.data(streams.out_fd))
     outcome.stderr = clean(streams.data(streams.err_fd))
     outcome.returncode = process.returncode
+    if process.returncode == 1 and _UNSHARE_KILLED in outcome.stderr:
+        # `unshare` passes its child's death by signal on by raising the same signal, which
+        # it cannot do for SIGKILL: it exits 1 with this line instead.
+        outcome.returncode = -signal.SIGKILL
+        outcome.stderr = outcome.stderr.replace(_UNSHARE_KILLED, "").strip()
     outcome.cpu_seconds = max(outcome.cpu_seconds, reaper.cpu_seconds)
     outcome.wall_seconds = time.monotonic() - started
     outcome.problem = _problem(outcome, limits)

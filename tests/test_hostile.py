@@ -248,11 +248,20 @@ def _strays(marker: str) -> list[str]:
 
 
 def _survivors(marker: str) -> list[str]:
-    """Processes whose command line, name or environment carries the marker."""
+    """Live processes whose command line, name or environment carries the marker.
+
+    A killed process stays a zombie until its new parent (the machine's init) reaps it: it
+    runs nothing and holds nothing, so it does not count.
+    """
     needle = marker.encode()
     found: list[str] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[0] in {b"Z", b"X"}:
+                continue
+        except (OSError, IndexError):
             continue
         for name in ("cmdline", "comm", "environ"):
             try:
