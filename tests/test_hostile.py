@@ -19,7 +19,7 @@ process and file the attack creates carries) are filled in per run. Attacks that
 dangerous on a machine whose isolation layer cannot stop them (`kill(-1)` as root) are skipped
 there, with the reason, instead of run.
 
-Runs go two at a time (each is mostly waiting on its children); limits are lowered for the
+Runs go three at a time (each is mostly waiting on its children); limits are lowered for the
 suite through ASYNCIO_KIT_LIMITS so hangs cost seconds, not the default ten.
 """
 
@@ -51,8 +51,8 @@ else:  # pragma: no cover - 3.10 only
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "hostile"
-SUITE_LIMITS = "wall_seconds=2,cpu_seconds=1"
-WORKERS = 2
+SUITE_LIMITS = "wall_seconds=3,cpu_seconds=1"
+WORKERS = 3
 CURRICULUM = load(ROOT / "exercises" / "info.toml")
 BY_ID = {exercise.id: exercise for exercise in CURRICULUM}
 #: Where a surviving process or a stray file would show up.
