@@ -331,25 +331,50 @@ def layer() -> isolation.Layer:
     return isolation.current()
 
 
+FLOOR = {isolation.ENV_VAR: "rlimits"}
+#: Cases also run with every OS layer switched off: what the floor alone must still hold.
+FLOOR_CASES = [
+    "exit-os",
+    "forge-result-pipe",
+    "hang-blocking",
+    "exhaust-output",
+    "exit-sys",
+    "daemon-fork-loop",
+]
+
+
 @pytest.fixture(scope="session")
 def hostile_outcomes(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     layer: isolation.Layer,
-) -> dict[str, Outcome]:
-    """Run every selected, runnable case once, in parallel, before the first check."""
-    selected = {
-        item.callspec.params["case"].name
-        for item in request.session.items
-        if item.originalname == "test_hostile_submission" and hasattr(item, "callspec")
-    }
-    runnable = [c for c in CASES if c.name in selected and c.skip_reason(layer) is None]
+) -> dict[tuple[str, str], Outcome]:
+    """Run every selected, runnable case once, in parallel, before the first check.
+
+    Keys are (case name, "auto" or "floor").
+    """
+    wanted: list[tuple[Case, str]] = []
+    for item in request.session.items:
+        params = getattr(item, "callspec", None)
+        if params is None or item.path != Path(__file__):
+            continue
+        if item.originalname == "test_hostile_submission":
+            case = params.params["case"]
+            if case.skip_reason(layer) is None:
+                wanted.append((case, "auto"))
+        elif item.originalname == "test_floor_layer_still_holds":
+            wanted.append((next(c for c in CASES if c.name == params.params["name"]), "floor"))
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = {
-            case.name: pool.submit(run_case, case, tmp_path_factory.mktemp(case.name))
-            for case in runnable
+            (case.name, mode): pool.submit(
+                run_case,
+                case,
+                tmp_path_factory.mktemp(f"{case.name}-{mode}"),
+                FLOOR if mode == "floor" else None,
+            )
+            for case, mode in wanted
         }
-        return {name: future.result() for name, future in futures.items()}
+        return {key: future.result() for key, future in futures.items()}
 
 
 def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -397,12 +422,23 @@ def check(outcome: Outcome) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile_submission(
-    case: Case, layer: isolation.Layer, hostile_outcomes: dict[str, Outcome]
+    case: Case, layer: isolation.Layer, hostile_outcomes: dict[tuple[str, str], Outcome]
 ) -> None:
     reason = case.skip_reason(layer)
     if reason is not None:
         pytest.skip(reason)
-    check(hostile_outcomes[case.name])
+    check(hostile_outcomes[case.name, "auto"])
+
+
+@pytest.mark.parametrize("name", FLOOR_CASES)
+def test_floor_layer_still_holds(
+    name: str, hostile_outcomes: dict[tuple[str, str], Outcome]
+) -> None:
+    """With every OS layer switched off (rlimits only), the core defences still hold."""
+    outcome = hostile_outcomes[name, "floor"]
+    assert outcome.report is not None, outcome.output
+    assert outcome.report["isolation"] == "rlimits"
+    check(outcome)
 
 
 def test_suite_covers_every_family_with_30_submissions() -> None:
@@ -427,16 +463,3 @@ def test_suite_covers_every_family_with_30_submissions() -> None:
     for case in CASES:
         assert case.target in BY_ID, case.name
         assert re.compile(case.reason), case.name
-
-
-FLOOR_CASES = ["exit-os", "forge-result-pipe", "hang-blocking", "exhaust-output", "exit-sys"]
-
-
-@pytest.mark.parametrize("name", FLOOR_CASES)
-def test_floor_layer_still_holds(name: str, tmp_path: Path) -> None:
-    """With every OS layer switched off (rlimits only), the core defences still hold."""
-    case = next(case for case in CASES if case.name == name)
-    outcome = run_case(case, tmp_path, {isolation.ENV_VAR: "rlimits"})
-    assert outcome.report is not None, outcome.output
-    assert outcome.report["isolation"] == "rlimits"
-    check(outcome)

@@ -135,10 +135,21 @@ def test_the_environment_variable_limits_the_choice(
         assert set(chosen.components) <= allowed
 
 
-def test_an_unknown_layer_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_layer_name_is_noted_and_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(isolation.ENV_VAR, "uid+chroot")
     with pytest.raises(isolation.IsolationError, match="chroot"):
         isolation.requested()
+    chosen = isolation.choose(lambda layer: None)
+    assert (
+        chosen.components
+        == isolation.candidates(
+            root=os.geteuid() == 0,
+            landlock_abi=confine.abi(),
+            unshare=shutil.which("unshare"),
+            bwrap=shutil.which("bwrap"),
+        )[0]
+    )
+    assert "chroot" in chosen.notes[0]
 
 
 def test_forcing_the_floor_gives_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
