@@ -49,6 +49,7 @@ LIMITS_VAR = "ASYNCIO_KIT_LIMITS"
 _EXIT_GRACE_S = 0.3
 _POLL_S = 0.05
 _UNSHARE_KILLED = "unshare: sigprocmask unblock failed: Invalid argument"
+_SHELL_SIGNAL = 128
 
 
 @dataclass(frozen=True)
@@ -223,12 +224,7 @@ def _spawn(work: Path, limits: Limits, jail: isolation.Jail, nonce: str) -> Chil
         process.stderr.close()
     outcome.stdout = clean(streams.data(streams.out_fd))
     outcome.stderr = clean(streams.data(streams.err_fd))
-    outcome.returncode = process.returncode
-    if process.returncode == 1 and _UNSHARE_KILLED in outcome.stderr:
-        # `unshare` passes its child's death by signal on by raising the same signal, which
-        # it cannot do for SIGKILL: it exits 1 with this line instead.
-        outcome.returncode = -signal.SIGKILL
-        outcome.stderr = outcome.stderr.replace(_UNSHARE_KILLED, "").strip()
+    outcome.returncode, outcome.stderr = _exit_status(process.returncode, outcome.stderr, jail)
     outcome.cpu_seconds = max(outcome.cpu_seconds, reaper.cpu_seconds)
     outcome.wall_seconds = time.monotonic() - started
     outcome.problem = _problem(outcome, limits)
@@ -243,6 +239,18 @@ def _spawn(work: Path, limits: Limits, jail: isolation.Jail, nonce: str) -> Chil
     except protocol.ProtocolError as exc:
         outcome.problem = f"bad-result: {exc}"
     return outcome
+
+
+def _exit_status(code: int | None, stderr: str, jail: isolation.Jail) -> tuple[int | None, str]:
+    """The child's own exit status, seen through the wrapper that started it."""
+    if code == 1 and _UNSHARE_KILLED in stderr:
+        # `unshare` passes its child's death by signal on by raising the same signal, which
+        # it cannot do for SIGKILL: it exits 1 with this line instead.
+        return -signal.SIGKILL, stderr.replace(_UNSHARE_KILLED, "").strip()
+    if jail.layer.has("bwrap") and code is not None and _SHELL_SIGNAL < code < _SHELL_SIGNAL + 65:
+        # bwrap reports its child's death by signal N as exit status 128 + N, as shells do.
+        return _SHELL_SIGNAL - code, stderr
+    return code, stderr
 
 
 def _problem(outcome: ChildOutcome, limits: Limits) -> str | None:
