@@ -221,8 +221,8 @@ def _signal_message(filename: str, number: int, limits: sandbox.Limits) -> str:
         )
     if number == signal.SIGSEGV:
         return (
-            f"{filename} crashed the interpreter (SIGSEGV), usually by recursing without end "
-            "or by running out of memory."
+            f"{filename} crashed the interpreter (SIGSEGV): usually endless recursion, running "
+            "out of memory, or `os.abort()`."
         )
     if number == signal.SIGABRT:
         return f"{filename} aborted the process (SIGABRT: `os.abort()` or a fatal error)."
@@ -230,6 +230,7 @@ def _signal_message(filename: str, number: int, limits: sandbox.Limits) -> str:
 
 
 _ERRNO = re.compile(r"^\[Errno (\d+)\]")
+_ABSOLUTE_PATH = re.compile(r": '/")
 
 
 def describe_error(  # noqa: PLR0911 - one sentence per kind of error
@@ -275,6 +276,11 @@ def _limit_hit(error: dict[str, Any], limits: sandbox.Limits) -> str:  # noqa: P
         return (
             f"tried to use a file, folder or process outside its sandbox ({message}). "
             "Code under the grader may only read and write its own folder."
+        )
+    if number == errno.ENOENT and _ABSOLUTE_PATH.search(message):
+        return (
+            f"tried to open a path that does not exist inside its sandbox ({message}). Code "
+            "under the grader sees only its own folder and Python's standard library."
         )
     if number in {errno.EMFILE, errno.ENFILE}:
         return f"opened more files than allowed ({limits.open_files} at once)."
