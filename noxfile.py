@@ -67,3 +67,10 @@ def gradescope(session: nox.Session) -> None:
     """Build a Gradescope autograder bundle: nox -s gradescope -- OUT.zip."""
     session.install(*PYPROJECT["project"]["dependencies"])
     session.run("python", "-m", "grader.classroom.gradescope", "build", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Measure grading speed: one learner, a class of N, the naive baseline (-- --help)."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader.bench", *session.posargs)
