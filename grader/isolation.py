@@ -395,7 +395,7 @@ def _probe(layer: Layer) -> str | None:
         "loop": {},
     }
     try:
-        outcome = sandbox.run_child_in(layer, request, _PROBE_SOURCE)
+        outcome = sandbox.run_child_in(layer, request, _PROBE_SOURCE, use_server=False)
     except (OSError, subprocess.SubprocessError, IsolationError) as exc:
         return f"could not start ({type(exc).__name__}: {exc})"
     result = outcome.result
@@ -637,3 +637,8 @@ def _run_mount_plan(
 def prepare_parent() -> None:
     """Load what the pre-exec steps need before forking (nothing may be imported after)."""
     _load_libc()
+
+
+#: The fork server (`forkserver.py`) lays out its own mount view with the same plan.
+mount_plan = _mount_plan
+run_mount_plan = _run_mount_plan

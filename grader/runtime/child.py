@@ -192,15 +192,23 @@ def _first_guard(run: _Run) -> LoopGuardError | None:
 def main() -> None:
     """Entry point: `REQUEST_PATH RESULT_FD RUNTIME_DIR` on the command line."""
     request_path, result_fd = sys.argv[1], int(sys.argv[2])
-    first_pid = os.getpid()
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
-    # The run's token goes back only with the real result: take it out of the request and
-    # delete the file, so learner code cannot stamp a forged result with it.
-    nonce = request.pop("nonce", None)
+    # The run's token goes back only with the real result: delete the file before the
+    # learner's module loads, so learner code cannot stamp a forged result with it.
     with contextlib.suppress(OSError):
         os.unlink(request_path)
     del sys.argv[1:]
+    serve(request, result_fd)
+
+
+def serve(request: dict[str, Any], result_fd: int) -> None:
+    """Run one request in this process, write its result to `result_fd`, and exit.
+
+    Called by `main` in a freshly started child, and by the fork server in each fork.
+    """
+    first_pid = os.getpid()
+    nonce = request.pop("nonce", None)
     confined: dict[str, Any] | None = None
     result: dict[str, Any]
     try:
