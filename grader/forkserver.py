@@ -17,6 +17,7 @@ side (the kit's real-clock tests) stay side by side.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import os
@@ -254,6 +255,8 @@ class Pool:
 
 
 POOL = Pool()
+# Stop the servers (and remove their folders) when the grading process ends.
+atexit.register(POOL.close)
 
 
 def wait_exit(server: ForkServer, deadline: float) -> tuple[int, float] | None:

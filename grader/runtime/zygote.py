@@ -38,12 +38,14 @@ import signal
 import socket
 import struct
 import sys
+import time
 from typing import Any
 
 from . import child, confine
 
 _HEADER = struct.Struct(">I")
 _MAX_MESSAGE = 8 * 1024 * 1024
+_SWEEP_LIMIT_S = 5.0
 UID_BASE = 0x6000_0000
 UID_SPAN = 1 << 24
 
@@ -99,6 +101,27 @@ def apply_rlimits(limits: dict[str, int]) -> None:
         _, current = resource.getrlimit(which)
         hard = wanted if current == resource.RLIM_INFINITY else min(wanted, current)
         resource.setrlimit(which, (min(soft, hard), hard))
+
+
+def _kill_uid(uid: int) -> bool:
+    """SIGKILL every process owned by `uid` and reap the dead; True while any is left."""
+    found = False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                found = True
+                os.kill(int(entry), signal.SIGKILL)
+    _reap()
+    return found
+
+
+def _reap() -> None:
+    """Collect every finished child (orphans are re-parented to this server)."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
 
 
 class Server:
@@ -190,20 +213,16 @@ class Server:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         if uid is not None:
-            killer = os.fork()
-            if killer == 0:  # pragma: no cover - a two-line helper process
-                try:
-                    os.setgid(uid)
-                    os.setuid(uid)
-                    os.kill(-1, signal.SIGKILL)
-                finally:
-                    os._exit(0)
-            os.waitpid(killer, 0)
-        # Orphans of earlier runs are re-parented here (this server may be a namespace's first
+            # Every process of the run's uid, setsid daemons included. Scanning /proc is
+            # cheap here: in the server's PID namespace it lists only the server's own tree.
+            # Until none is left at all: one may fork while a pass runs, and a killed one
+            # stays listed until it is dead and reaped (orphans are re-parented here).
+            deadline = time.monotonic() + _SWEEP_LIMIT_S
+            while _kill_uid(uid) and time.monotonic() < deadline:
+                time.sleep(0.001)
+        # Orphans of the run are re-parented here (this server may be a namespace's first
         # process): reap them so none lingers as a zombie.
-        with contextlib.suppress(ChildProcessError):
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
+        _reap()
 
     def _become_run(
         self, message: dict[str, Any], fds: list[int], work: str, uid: int | None
