@@ -5,9 +5,10 @@
 
 SUBMISSIONS holds one folder or one .zip per student (as LMS and Gradescope exports give them);
 the student id is the folder's name or the zip's name without `.zip`. Each upload goes through
-`intake` (found, checked, copied clean), then `grading.grade_one` grades it in a fresh grader
-process; uploads are graded in parallel on every core. An upload that cannot be graded (empty,
-damaged, unsafe) becomes a gradebook row with the reason and never stops the batch.
+`intake` (found, checked, copied clean), then a warm grader process grades it
+(`grading.WorkerPool`, one per parallel job); uploads are graded in parallel on every core.
+An upload that cannot be graded (empty, damaged, unsafe) becomes a gradebook row with the
+reason and never stops the batch.
 
 Re-running skips a student whose exercise files did not change - nor the kit, nor the Python -
 by keeping each report in a cache beside the outputs; `--regrade` grades everyone again.
@@ -42,7 +43,7 @@ from grader.classroom.grading import (
     DEFAULT_TIMEOUT,
     GradingError,
     Outcome,
-    grade_one,
+    WorkerPool,
     kit_fingerprint,
     report_from_json,
     stop_all,
@@ -225,9 +226,9 @@ def process_upload(
     return outcome
 
 
-def _default_grader(options: Options) -> Grader:
+def _default_grader(workers: WorkerPool) -> Grader:
     def grade(folder: Path, only: Sequence[str] | None) -> GradeReport:
-        return grade_one(folder, only, timeout=options.timeout)
+        return workers.grade(folder, only)
 
     return grade
 
@@ -243,7 +244,8 @@ def run_batch(
     write_feedback: FeedbackWriter = feedback_md.write_student_feedback,
 ) -> list[Outcome]:
     """Grade every upload in parallel; write feedback files as they finish; return outcomes."""
-    grade = grader or _default_grader(options)
+    workers = WorkerPool(kit, timeout=options.timeout)
+    grade = grader or _default_grader(workers)
     fingerprint = kit_fingerprint(kit)
     names = feedback_names([upload.student for upload in uploads])
     outcomes: dict[str, Outcome] = {}
@@ -278,6 +280,7 @@ def run_batch(
                 raise
     finally:
         progress.stop()
+        workers.close()
     return [outcomes[upload.student] for upload in uploads]
 
 

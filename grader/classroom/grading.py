@@ -1,11 +1,12 @@
-"""Grading one clean submission folder for the classroom tools, in a fresh grader process.
+"""Grading clean submission folders for the classroom tools, each in a grader process.
 
-`grade_one` is the one place where batch grading, the Gradescope bundle and the GitHub
-Classroom runner turn a folder into a `GradeReport`. It runs `python -m grader --submission DIR
---json OUT` in a child process because pytest (which the grader drives) is not made to run many
-sessions in one process, and because a child that dies - a submission's code may attack the
-process that graded it - then costs that student alone. A faster worker can replace this
-function without touching its callers.
+`grade_one` turns one folder into a `GradeReport` by running `python -m grader --submission
+DIR --json OUT` in a fresh process (the Gradescope bundle and the GitHub Classroom runner grade
+one submission each). Batch grading uses `WorkerPool` instead: one long-lived grader process
+per parallel job (`worker.py`), which pays for the interpreter, pytest, the fork server and
+every truth snippet once rather than once per student. Either way the grading runs outside the
+batch's own process, so a grader that dies - a submission's code may attack the process that
+graded it - costs that student alone; a dead worker is replaced for the next student.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import contextlib
 import hashlib
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,13 +75,7 @@ def grade_one(
 
 def _run(command: list[str], cwd: Path, timeout: float) -> tuple[int, str, str]:
     """Run the grader in its own session, so a timeout can stop it and all it started."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH"}
-    }
-    environment["NO_COLOR"] = "1"
-    environment["COLUMNS"] = "100"
+    environment = _grader_environment()
     with subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
         command,
         cwd=cwd,
@@ -103,6 +100,128 @@ def _run(command: list[str], cwd: Path, timeout: float) -> tuple[int, str, str]:
             with _running_lock:
                 _running.discard(process.pid)
         return process.returncode, stdout, stderr
+
+
+def _grader_environment() -> dict[str, str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH"}
+    }
+    environment["NO_COLOR"] = "1"
+    environment["COLUMNS"] = "100"
+    return environment
+
+
+class _Worker:
+    """One long-lived grader process (`grader.classroom.worker`) and the pipes to it."""
+
+    def __init__(self, root: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.classroom.worker"],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_grader_environment(),
+            start_new_session=True,
+        )
+        with _running_lock:
+            _running.add(self.process.pid)
+        self._buffer = b""
+
+    def grade(self, submission: Path, only: Sequence[str] | None, timeout: float) -> GradeReport:
+        """Send one job and wait for its answer; GradingError if none comes."""
+        assert self.process.stdin is not None
+        job = {"submission": str(submission), "only": list(only) if only else None}
+        try:
+            self.process.stdin.write((json.dumps(job) + "\n").encode())
+            self.process.stdin.flush()
+        except OSError:
+            self.stop()
+            raise GradingError(self._death()) from None
+        line = self._read_line(time.monotonic() + timeout)
+        if line is None:
+            self.stop()
+            msg = f"grading took longer than {timeout:g} s and was stopped"
+            raise GradingError(msg)
+        if not line:
+            self.stop()
+            raise GradingError(self._death())
+        answer = json.loads(line)
+        if "error" in answer:
+            raise GradingError(str(answer["error"]))
+        return report_from_json(answer["report"])
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        """The next answer line; b"" if the worker died, None at the deadline."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return b""
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _death(self) -> str:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        return _failure(self.process.returncode or -signal.SIGKILL, "", "")
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker process still runs."""
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the worker and everything it started."""
+        _kill_group(self.process.pid)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        with _running_lock:
+            _running.discard(self.process.pid)
+
+
+class WorkerPool:
+    """One warm worker per grading thread, started on first use, replaced when it dies."""
+
+    def __init__(self, kit: Kit | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.root = (kit or Kit.installed()).root
+        self.timeout = timeout
+        self._local = threading.local()
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def grade(self, submission: Path, only: Sequence[str] | None) -> GradeReport:
+        """Grade one submission on this thread's worker."""
+        worker: _Worker | None = getattr(self._local, "worker", None)
+        if worker is None or not worker.alive:
+            worker = _Worker(self.root)
+            self._local.worker = worker
+            with self._lock:
+                self._workers.append(worker)
+        return worker.grade(submission, only, self.timeout)
+
+    def close(self) -> None:
+        """Stop every worker (their stdin closes; they end their fork servers)."""
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    worker.process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(timeout=10)
+            worker.stop()
 
 
 def _kill_group(pid: int) -> None:
