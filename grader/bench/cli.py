@@ -1,7 +1,7 @@
 """`python -m grader.bench` (what `nox -s bench` runs): measure grading speed, print, save JSON.
 
     python -m grader.bench [--sizes 25,50,100,200] [--baseline 3] [--json bench-results.json]
-                           [--keep DIR] [--jobs N] [--repeats 3] [--budget 600] [--seed 0]
+                           [--keep DIR] [--jobs N] [--repeats 3] [--budget 720] [--seed 0]
                            [--only ID ...]
     python -m grader.bench --show bench-results.json
 
@@ -109,10 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--budget",
         type=float,
-        default=600.0,
+        default=720.0,
         metavar="S",
         help="skip a class size predicted to end more than S seconds after the first class "
-        "started (default 600; 0: no limit)",
+        "started (default 720; 0: no limit)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic submissions (default 0)"
@@ -268,12 +268,12 @@ class Bench:
             spent = now - first if first is not None else 0.0
             if budget > 0 and per_upload is not None and spent + per_upload * n > budget:
                 reason = (
-                    f"skipped: predicted {per_upload * n:.0f} s at {per_upload * 1000:.0f} ms per "
+                    f"predicted {per_upload * n:.0f} s at {per_upload * 1000:.0f} ms per "
                     f"upload would end past the {budget:g} s budget ({spent:.0f} s spent; "
                     "--budget 0 runs it)"
                 )
                 rows.append({"n": n, "status": "skipped", "reason": reason})
-                self.progress(f"class of {n}: {reason}")
+                self.progress(f"class of {n}: skipped, {reason}")
                 continue
             first = now if first is None else first
             folder = work / f"n{n}"

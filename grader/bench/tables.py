@@ -160,14 +160,16 @@ def class_table(results: dict[str, Any]) -> Table:
         "procs",
         "graded",
         "correct: full marks",
-        "naive (extrapolated)",
+        "naive (est.)",
         "speed-up",
     ]:
         table.add_column(name, justify="right")
+    notes: list[str] = []
     for row in results["class"]:
         if row.get("status") != "measured":
-            reason = Text(f"{row.get('status')}: {row.get('reason', '')}", style="yellow")
-            table.add_row(str(row["n"]), reason, *[""] * 7, _s(row.get("naive_extrapolated_s"), 0))
+            status = Text(str(row.get("status")), style="yellow")
+            table.add_row(str(row["n"]), status, *[""] * 7, _s(row.get("naive_extrapolated_s"), 0))
+            notes.append(f"N={row['n']}: {row.get('reason', '')}")
             continue
         correct = row.get("kinds", {}).get("correct")
         full = f"{correct['full_marks']}/{correct['count']}" if correct else "-"
@@ -187,11 +189,14 @@ def class_table(results: dict[str, Any]) -> Table:
     growth = results.get("growth", {})
     slope, ratio = growth.get("slope_s_per_submission"), growth.get("per_submission_ratio")
     if slope is not None:
-        table.caption = (
+        notes.insert(
+            0,
             f"cost growth: {slope * 1000:.0f} ms per extra upload (least squares, intercept "
             f"{growth.get('intercept_s', 0.0):.1f} s); per-upload cost at the largest N is "
-            f"{ratio:.2f}x the smallest's"
+            f"{ratio:.2f}x the smallest's",
         )
+    if notes:
+        table.caption = "\n".join(notes)
     return table
 
 
