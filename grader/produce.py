@@ -70,8 +70,15 @@ def expect_order(
     run: Run,
     expected: Sequence[str] | Sequence[Block],
     what: str,
+    *,
+    reference: Run | None = None,
 ) -> None:
-    """Fail with a side-by-side picture unless `run` printed `expected` (blocks or lines)."""
+    """Fail with a side-by-side picture unless `run` printed `expected` (blocks or lines).
+
+    With `reference` (the kit's solution run on the same call), the lines must also come from
+    the same tasks: printing the required lines from one coroutine, without the concurrency
+    the exercise is about, has the right order but not the right tasks.
+    """
     blocks = [item if isinstance(item, Block) else Block((str(item),)) for item in expected]
     score = score_order(run.lines, blocks)
     if score.fraction < 1.0:
@@ -82,3 +89,29 @@ def expect_order(
             ),
             pytrace=False,
         )
+    if reference is not None and reference.lines == run.lines:
+        mine, theirs = task_groups(run), task_groups(reference)
+        if set(mine.values()) != set(theirs.values()):
+            pytest.fail(
+                f"{what}: the right lines in the right order, but not printed by the right "
+                f"tasks.\n\nIn asyncio's run of the exercise: {_describe_groups(theirs)}.\n"
+                f"In yours: {_describe_groups(mine)}.",
+                pytrace=False,
+            )
+
+
+def task_groups(run: Run) -> dict[str, frozenset[int]]:
+    """Which printed lines (by index) each task printed; task names themselves may differ."""
+    groups: dict[str, set[int]] = {}
+    for index, line in enumerate(run.trace["lines"]):
+        groups.setdefault(str(line["task"] or "no task"), set()).add(index)
+    return {task: frozenset(indexes) for task, indexes in groups.items()}
+
+
+def _describe_groups(groups: dict[str, frozenset[int]]) -> str:
+    parts = [
+        f"`{task}` printed line{'s' if len(lines) > 1 else ''} "
+        + ", ".join(str(index + 1) for index in sorted(lines))
+        for task, lines in groups.items()
+    ]
+    return f"{len(groups)} task(s) - " + "; ".join(parts)

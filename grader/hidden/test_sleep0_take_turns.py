@@ -12,7 +12,8 @@ pytestmark = pytest.mark.exercise("sleep0-take-turns")
 @pytest.mark.points(1)
 def test_the_visible_example_takes_turns(learner: Learner) -> None:
     run = learner.run("main")
-    expect_order(run, learner.reference("main").lines, "main() with the defaults")
+    reference = learner.reference("main")
+    expect_order(run, reference.lines, "main() with the defaults", reference=reference)
 
 
 @pytest.mark.points(1)
@@ -24,5 +25,6 @@ def test_the_visible_example_takes_turns(learner: Learner) -> None:
 def test_hidden_variants_take_strict_turns(learner: Learner, labels: list[str], steps: int) -> None:
     run = learner.run("main", labels=labels, steps=steps)
     strict_turns = [f"{label} step {step}" for step in range(steps) for label in labels]
-    assert learner.reference("main", labels=labels, steps=steps).lines == strict_turns
-    expect_order(run, strict_turns, f"main(labels={labels}, steps={steps})")
+    reference = learner.reference("main", labels=labels, steps=steps)
+    assert reference.lines == strict_turns
+    expect_order(run, strict_turns, f"main(labels={labels}, steps={steps})", reference=reference)

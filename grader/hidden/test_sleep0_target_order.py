@@ -21,8 +21,9 @@ def _target(names: list[str], steps: int) -> list[str]:
 def test_the_visible_example_prints_the_target(learner: Learner) -> None:
     run = learner.run("main")
     expected = _target(["a", "b"], 2)
-    assert learner.reference("main").lines == expected
-    expect_order(run, expected, "main() with the defaults")
+    reference = learner.reference("main")
+    assert reference.lines == expected
+    expect_order(run, expected, "main() with the defaults", reference=reference)
 
 
 @pytest.mark.points(1)
@@ -34,5 +35,6 @@ def test_the_visible_example_prints_the_target(learner: Learner) -> None:
 def test_hidden_variants_print_the_target(learner: Learner, names: list[str], steps: int) -> None:
     run = learner.run("main", names=names, steps=steps)
     expected = _target(names, steps)
-    assert learner.reference("main", names=names, steps=steps).lines == expected
-    expect_order(run, expected, f"main(names={names}, steps={steps})")
+    reference = learner.reference("main", names=names, steps=steps)
+    assert reference.lines == expected
+    expect_order(run, expected, f"main(names={names}, steps={steps})", reference=reference)

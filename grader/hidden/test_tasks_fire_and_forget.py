@@ -25,7 +25,8 @@ def _expected(saves: dict[str, float]) -> list[str]:
 @pytest.mark.points(1)
 def test_the_visible_example_finishes_its_save(learner: Learner) -> None:
     run = learner.run("main")
-    expect_order(run, learner.reference("main").lines, "main() with the default save")
+    reference = learner.reference("main")
+    expect_order(run, reference.lines, "main() with the default save", reference=reference)
 
 
 @pytest.mark.points(1)
@@ -37,8 +38,9 @@ def test_the_visible_example_finishes_its_save(learner: Learner) -> None:
 def test_hidden_variants_finish_every_save(learner: Learner, saves: dict[str, float]) -> None:
     run = learner.run("main", saves=saves)
     expected = _expected(saves)
-    assert learner.reference("main", saves=saves).lines == expected
-    expect_order(run, expected, f"main(saves={saves})")
+    reference = learner.reference("main", saves=saves)
+    assert reference.lines == expected
+    expect_order(run, expected, f"main(saves={saves})", reference=reference)
 
 
 @pytest.mark.points(1)
