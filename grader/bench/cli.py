@@ -19,7 +19,9 @@ Exit status: 0 when the bench ran (whatever the figures), 2 for a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -161,6 +163,22 @@ def machine() -> dict[str, Any]:
     }
 
 
+def kit_digest(kit: Kit) -> str:
+    """A hash of the kit's grader, curriculum and solutions, to notice a change during a run.
+
+    Several people may work in one tree: a curriculum or grader edit in the middle of a run
+    would make its figures (and its full-marks check) mix two versions.
+    """
+    digest = hashlib.sha256()
+    for folder in (kit.root / "grader", kit.exercises, kit.solutions):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(kit.root).as_posix().encode() + b"\0")
+                with contextlib.suppress(OSError):
+                    digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write the results whole, then move them into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,6 +216,7 @@ class Bench:
                 "root": str(self.kit.root),
                 "commit": _git(self.kit.root, "rev-parse", "--short=12", "HEAD"),
                 "dirty": bool(_git(self.kit.root, "status", "--porcelain", "--untracked-files=no")),
+                "digest": kit_digest(self.kit),
             },
             "options": {
                 "sizes": list(args.sizes),
@@ -231,6 +250,12 @@ class Bench:
         targets = figures.targets(results["learner"], results["class"], mean)
         results["targets"] = [target.to_json() for target in targets]
         results["machine"]["loadavg_end"] = _loadavg()
+        results["kit"]["digest_end"] = kit_digest(self.kit)
+        if results["kit"]["digest_end"] != results["kit"]["digest"]:
+            self.problems.append(
+                "the kit (grader, exercises or solutions) changed while the bench ran: the "
+                "figures mix two versions and generated uploads may miss new exercises; run again"
+            )
         results["seconds"] = time.perf_counter() - self.started
         results["problems"] = self.problems
         return results
