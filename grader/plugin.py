@@ -84,6 +84,8 @@ class GradingSession:
         self.report: GradeReport | None = None
         self.internal_errors: list[str] = []
         self.kit_errors: list[str] = []
+        #: Per exercise, why its runs ran out of time (see produce.HANGS_ALLOWED).
+        self.hangs: dict[str, list[str]] = {}
 
     # --- configuration and collection ------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:

@@ -18,10 +18,16 @@ from .curriculum import Exercise
 from .feedback import side_by_side
 from .ordering import Block, score_order
 from .plugin import GradingSession
-from .runs import Run, execute
+from .runs import LearnerCodeError, Run, execute
 from .truth import pristine_source
 
 _reference_cache: dict[tuple[str, str], Run] = {}
+
+#: After this many runs of one exercise's code ran out of time, its other checks are not run:
+#: code that hangs on two inputs hangs, and each more run would cost seconds of the class's
+#: grading time for the same verdict.
+HANGS_ALLOWED = 2
+_HANG_KINDS = frozenset({"timeout", "cpu"})
 
 
 class Learner:
@@ -41,13 +47,25 @@ class Learner:
 
     def run(self, entry: str | None = None, *args: Any, **kwargs: Any) -> Run:
         """Call `entry(*args, **kwargs)` from the learner's file under the virtual clock."""
-        return execute(
-            self.source,
-            self.exercise.file,
-            entry=entry or self.exercise.entry,
-            args=list(args),
-            kwargs=kwargs,
-        )
+        hangs = self.session.hangs.get(self.exercise.id, [])
+        if len(hangs) >= HANGS_ALLOWED:
+            msg = (
+                f"Not run: {self.exercise.file} already ran out of time on {len(hangs)} checks "
+                f"of this exercise. The first time: {hangs[0]}"
+            )
+            raise LearnerCodeError(msg, "hang")
+        try:
+            return execute(
+                self.source,
+                self.exercise.file,
+                entry=entry or self.exercise.entry,
+                args=list(args),
+                kwargs=kwargs,
+            )
+        except LearnerCodeError as exc:
+            if exc.kind in _HANG_KINDS:
+                self.session.hangs.setdefault(self.exercise.id, []).append(exc.message)
+            raise
 
     def reference(self, entry: str | None = None, *args: Any, **kwargs: Any) -> Run:
         """The same call on the kit's solution: the true order for this variant."""

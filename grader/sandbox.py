@@ -57,7 +57,9 @@ class Limits:
     """What one child may use. The wall-clock deadline is enforced by the parent."""
 
     wall_seconds: float = 10.0
-    cpu_seconds: int = 5
+    # A run of any exercise needs well under 0.1 s of CPU (sleeps are virtual): one second is
+    # ample, and keeps a `while True: pass` from costing a class's batch more than that.
+    cpu_seconds: int = 1
     memory_bytes: int = 768 * MIB
     file_bytes: int = 1 * MIB
     open_files: int = 64

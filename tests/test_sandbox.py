@@ -331,7 +331,7 @@ def test_a_timeout_says_where_and_why(line: str, busy: bool, expected: str) -> N
     [
         (sandbox.ChildOutcome(None, problem="output-flood"), "more than 64 KiB of output"),
         (sandbox.ChildOutcome(None, problem="disk"), "more than 16 MiB"),
-        (sandbox.ChildOutcome(None, problem="cpu"), "more than 5 s of CPU time"),
+        (sandbox.ChildOutcome(None, problem="cpu"), "more than 1 s of CPU time"),
         (sandbox.ChildOutcome(None, problem="bad-result: not JSON"), "result channel (not JSON)"),
         (sandbox.ChildOutcome(None, returncode=-signal.SIGKILL), "killed (SIGKILL)"),
         (sandbox.ChildOutcome(None, returncode=-signal.SIGSEGV), "SIGSEGV"),

@@ -91,17 +91,31 @@ def observed() -> dict[str, Observed]:
         late = {e.id: pool.submit(virtual, e, LATE_WAKE_UP) for e in runnable}
     # Real-clock runs mostly sleep: start them all together.
     with ThreadPoolExecutor(max_workers=2 * len(runnable)) as pool:
-        real_runs = {e.id: pool.submit(real, e) for e in runnable}
-        bare = {e.id: pool.submit(_bare, e) for e in runnable}
+        real_futures = {e.id: pool.submit(real, e) for e in runnable}
+        bare_futures = {e.id: pool.submit(_bare, e) for e in runnable}
+    real_runs = {key: future.result() for key, future in real_futures.items()}
+    bare = {key: future.result() for key, future in bare_futures.items()}
+    # Dozens of snippets sleeping side by side on two cores wake up late, and a late wake-up
+    # can reorder a real run (that is what the late-wake-up check is about). A snippet whose
+    # real run disagreed runs again alone, up to twice, before the test judges it.
+    for exercise in runnable:
+        truth = on_time[exercise.id].result().blocks
+        for _ in range(2):
+            agrees = _agrees(real_runs[exercise.id].lines, truth)
+            if agrees and _agrees(bare[exercise.id].lines, truth):
+                break
+            if not agrees:
+                real_runs[exercise.id] = real(exercise)
+            else:
+                bare[exercise.id] = _bare(exercise)
     return {
-        e.id: Observed(
-            on_time[e.id].result(),
-            late[e.id].result(),
-            real_runs[e.id].result(),
-            bare[e.id].result(),
-        )
+        e.id: Observed(on_time[e.id].result(), late[e.id].result(), real_runs[e.id], bare[e.id])
         for e in runnable
     }
+
+
+def _agrees(lines: list[str], truth: list[Block]) -> bool:
+    return score_order(lines, truth).fraction == 1.0
 
 
 def _same_order(lines: list[str], truth: list[Block], what: str) -> None:
