@@ -73,18 +73,14 @@ class ForkServer:
         jail = isolation.Jail(layer, self.base, {}, runtime, limits)
         self.confine_spec = jail.confine_spec()
         plan = isolation.mount_plan(jail.needed_folders(), str(self.base), layer)
-        command = [
+        command = isolation.runtime_command(
             jail.executable,
-            "-I",
-            "-S",
-            "-B",
-            "-c",
             _BOOT,
             str(self.base),
             str(child_sock.fileno()),
             str(runtime),
             str(isolation.KIT_ROOT / "grader"),
-        ]
+        )
         if layer.has("netns") and layer.unshare:
             command = [
                 layer.unshare,

@@ -253,6 +253,14 @@ class Jail:
             _remove_files_of(self.uid)
 
 
+def runtime_command(executable: str, boot: str, *args: str) -> list[str]:
+    """A sandboxed interpreter's command line: isolated mode, no site, no bytecode written.
+
+    `boot` runs with the runtime folder (the last argument) first on the import path.
+    """
+    return [executable, "-I", "-S", "-B", "-c", boot, *args]
+
+
 # --- resource limits ---------------------------------------------------------------------------
 def apply_rlimits(limits: Limits, *, nproc: int | None = None) -> None:
     """Set the child's CPU, memory, file-size, open-file, process and core-dump limits.

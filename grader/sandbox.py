@@ -193,17 +193,13 @@ def _run_spawned(
 
 def _spawn(work: Path, limits: Limits, jail: isolation.Jail, nonce: str) -> ChildOutcome:
     result_read, result_write = os.pipe()
-    command = [
+    command = isolation.runtime_command(
         jail.executable,
-        "-I",
-        "-S",
-        "-B",
-        "-c",
         _BOOT,
         "request.json",
         str(result_write),
         str(runtime_dir()),
-    ]
+    )
     isolation.prepare_parent()
     started = time.monotonic()
     try:
