@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader",
         description="Grade an asyncio ordering kit submission.",
+        epilog=(
+            "subcommands: "
+            + ", ".join(f"python -m grader {name} ..." for name in SUBCOMMANDS)
+            + " (each has its own --help)"
+        ),
     )
     parser.add_argument(
         "--submission",
