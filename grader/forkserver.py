@@ -28,7 +28,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +51,6 @@ def enabled() -> bool:
 def supports(layer: isolation.Layer) -> bool:
     """A server keeps the layer's guarantees only with a fresh uid and a private mount view."""
     return layer.has("uid") and layer.has("mntns") and hasattr(os, "pidfd_open")
-
-
-@dataclass
-class Started:
-    """A run the server has forked: the socket to hear its end on, and when it started."""
-
-    server: ForkServer
-    started: float
 
 
 class ForkServer:
@@ -127,7 +118,6 @@ class ForkServer:
             self.close()
             msg = f"the fork server's isolation does not hold: {problem}"
             raise ForkServerError(msg)
-        self.busy = False
 
     def _check_view(self, message: dict[str, Any]) -> str | None:
         """What the server reported about its own view against what the layer promises."""
@@ -220,7 +210,6 @@ class Pool:
         self._lock = threading.Lock()
         self._idle: dict[str, list[ForkServer]] = {}
         self._all: list[ForkServer] = []
-        self.broken: set[str] = set()
 
     def borrow(self, layer: isolation.Layer, runtime: Path, limits: Any) -> ForkServer:
         """An idle server for `layer` (started if none is idle)."""
