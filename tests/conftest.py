@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from grader.curriculum import Exercise, load
-from grader.kit import Kit
+from grader.model.curriculum import Exercise, load
+from grader.model.kit import Kit
 from grader.runtime.virtual_loop import VirtualClockLoop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,9 +71,9 @@ collect_ignore = ["hostile"]
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Which isolation layer sandbox children get on this machine (the CLI probes the same)."""
-    from grader import isolation  # noqa: PLC0415 - probed only when the header is shown
+    from grader.sandbox.isolation import probe  # noqa: PLC0415 - probed only when the header is shown
 
-    layer = isolation.current()
+    layer = probe.current()
     header = [f"sandbox isolation: {layer.name}"]
     header += [f"  (not available: {note})" for note in layer.notes]
     return header

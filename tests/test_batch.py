@@ -21,13 +21,13 @@ import pytest
 from conftest import run_grader
 from rich.console import Console
 
-from grader.answers import read_prediction
 from grader.classroom import batch, intake
-from grader.classroom.feedback_md import safe_filename
 from grader.classroom.grading import GradingError
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.results import GradeReport
+from grader.feedback.markdown import safe_filename
+from grader.model.answers import read_prediction
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
+from grader.model.results import GradeReport
 
 
 @dataclass

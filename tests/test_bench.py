@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from grader.answers import AnswerError, read_prediction
 from grader.bench import cli, cohort, figures, naive, procs, synth
-from grader.curriculum import Exercise
-from grader.kit import Kit
+from grader.model.answers import AnswerError, read_prediction
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 ROOT = Path(__file__).resolve().parent.parent
 ONLY = ["tasks-await", "sleep0-take-turns"]

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from conftest import grade_to_json
 
-from grader.answers import read_prediction
-from grader.curriculum import Exercise, load
-from grader.kit import Kit
-from grader.runs import execute
+from grader.model.answers import read_prediction
+from grader.model.curriculum import Exercise, load
+from grader.model.kit import Kit
+from grader.sandbox.runs import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Kit(ROOT)

@@ -16,8 +16,8 @@ import pytest
 from conftest import ROOT
 
 from grader.classroom import gradescope
-from grader.curriculum import Exercise
-from grader.kit import Kit, KitError
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit, KitError
 
 TOP_FIELDS = {
     "score": float,

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from conftest import ROOT, grade_to_json
 
-from grader.answers import read_prediction
 from grader.classroom import github_classroom, release
 from grader.classroom.grading import report_from_json
-from grader.curriculum import Exercise
-from grader.kit import Kit
+from grader.model.answers import read_prediction
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import watch
-from grader.curriculum import Exercise
-from grader.kit import Kit
+from grader.commands import watch
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 
 @pytest.fixture

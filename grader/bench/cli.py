@@ -38,10 +38,10 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from grader import curriculum as curriculum_module
-from grader.kit import Kit, KitError
-
-from . import cohort, figures, learner, naive, synth, tables
+from grader.bench import cohort, figures, learner, naive, synth, tables
+from grader.model import curriculum as curriculum_module
+from grader.model.fsutil import atomic_write
+from grader.model.kit import Kit, KitError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -181,12 +181,7 @@ def kit_digest(kit: Kit) -> str:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write the results whole, then move them into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-        out.write("\n")
-    Path(temporary).replace(path)
+    atomic_write(path, json.dumps(data, indent=2) + "\n")
 
 
 class Bench:

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .learner import clean_environment
-from .procs import run_measured
-from .synth import KINDS, Synthetic
+from grader.bench.learner import clean_environment
+from grader.bench.procs import run_measured
+from grader.bench.synth import KINDS, Synthetic
 
 #: `[ 3/25] s003: 61/69 (2.4 s)`: the batch's log line for one student graded in this run.
 _LOG_LINE = re.compile(r"^\[\s*\d+/\d+\]\s+(\S+): .*\((\d+(?:\.\d+)?) s\)\s*$")

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.curriculum import Exercise
-from grader.kit import Kit
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 #: The kinds of upload, in the order the tables list them.
 KINDS = ("correct", "partial", "wrong", "broken", "hostile")

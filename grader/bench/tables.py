@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .synth import KINDS
+from grader.bench.synth import KINDS
 
 
 def _s(value: float | None, digits: int = 2) -> str:

@@ -36,9 +36,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from grader import curriculum as curriculum_module
-from grader import html_feedback
-from grader.classroom import feedback_md, gradebook, intake
+from grader.classroom import gradebook, intake
 from grader.classroom.grading import (
     DEFAULT_TIMEOUT,
     GradingError,
@@ -48,9 +46,13 @@ from grader.classroom.grading import (
     report_from_json,
     stop_all,
 )
-from grader.curriculum import Exercise
-from grader.kit import Kit, KitError
-from grader.results import GradeReport
+from grader.feedback import html as html_feedback
+from grader.feedback import markdown as feedback_md
+from grader.model import curriculum as curriculum_module
+from grader.model.curriculum import Exercise
+from grader.model.fsutil import atomic_write
+from grader.model.kit import Kit, KitError
+from grader.model.results import GradeReport
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -163,10 +165,7 @@ class ReportCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(student)
         data = {"student": student, "key": key, "report": report.to_json()}
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out)
-        Path(temporary).replace(path)
+        atomic_write(path, json.dumps(data))
 
 
 def feedback_names(students: Sequence[str]) -> dict[str, str]:

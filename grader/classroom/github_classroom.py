@@ -27,12 +27,12 @@ from typing import Any
 
 from rich.console import Console
 
-from grader import curriculum as curriculum_module
 from grader.classroom import intake
 from grader.classroom.grading import GradingError, grade_one
-from grader.kit import Kit, KitError
-from grader.report import print_report
-from grader.results import GradeReport
+from grader.feedback.terminal import print_report
+from grader.model import curriculum as curriculum_module
+from grader.model.kit import Kit, KitError
+from grader.model.results import GradeReport
 
 VERSION = 1
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.classroom.grading import Outcome
-from grader.curriculum import Exercise
-from grader.results import STATUSES
+from grader.model.curriculum import Exercise
+from grader.model.fsutil import atomic_write
+from grader.model.results import STATUSES
 
 #: The statuses the summary counts (a skipped exercise does not count for anyone).
 _COUNTED = tuple(status for status in STATUSES if status != "skipped")
@@ -64,10 +65,7 @@ def write_csv(path: Path, outcomes: Sequence[Outcome], curriculum: Sequence[Exer
     """Write the gradebook CSV (written whole, then moved into place)."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(csv_rows(outcomes, curriculum))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(buffer.getvalue(), encoding="utf-8", newline="")
-    temporary.replace(path)
+    atomic_write(path, buffer.getvalue())
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -29,13 +28,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader import curriculum as curriculum_module
-from grader.classroom import feedback_md, intake
+from grader.classroom import intake
 from grader.classroom.grading import GradingError, grade_one
 from grader.classroom.release import ReleaseError, fill, requirements
-from grader.curriculum import Exercise
-from grader.kit import Kit, KitError
-from grader.results import GradeReport
+from grader.feedback import markdown as feedback_md
+from grader.model import curriculum as curriculum_module
+from grader.model.curriculum import Exercise
+from grader.model.fsutil import atomic_write
+from grader.model.kit import Kit, KitError
+from grader.model.results import GradeReport
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -159,12 +160,7 @@ def failure_json(
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-        out.write("\n")
-    Path(temporary).replace(path)
+    atomic_write(path, json.dumps(data, indent=2) + "\n")
 
 
 def _config(kit: Kit) -> dict[str, str]:

@@ -28,9 +28,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import curriculum as curriculum_module
-from grader.curriculum import Exercise
-from grader.kit import Kit, KitError
+from grader.model import curriculum as curriculum_module
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit, KitError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: A file that marks a folder as a handout built here, so a rebuild may replace it.

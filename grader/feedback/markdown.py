@@ -1,0 +1,113 @@
+"""Feedback as Markdown: one file per student for batch grading, and Gradescope's test output.
+
+The grader's feedback is plain text that mostly reads as Markdown, except the side-by-side
+order tables: their indentation and `>>` markers would turn into code blocks and quotes. So
+each paragraph that is laid out in columns goes into a fenced block, and prose stays prose
+(with `<` escaped, since learner output can appear in it and Markdown passes HTML through).
+
+`write_student_feedback` is the hook that writes one student's file from a grading outcome;
+other formats (HTML pages) can sit beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from grader.classroom.grading import Outcome
+from grader.model.results import ExerciseResult, GradeReport
+
+_LAID_OUT = re.compile(r"^(\s{2,}|>>|~)")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def markdown_text(feedback: str) -> str:
+    """The grader's plain-text feedback as Markdown: column layouts fenced, prose kept."""
+    blocks: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", feedback.strip("\n")):
+        if not paragraph.strip():
+            continue
+        lines = paragraph.splitlines()
+        if any(_LAID_OUT.match(line) for line in lines):
+            fence = "```"
+            while fence in paragraph:
+                fence += "`"
+            blocks.append(f"{fence}text\n{paragraph}\n{fence}")
+        else:
+            # A line break the grader wrote is meant: keep it (a Markdown hard break).
+            blocks.append(paragraph.replace("<", "&lt;").replace("\n", "  \n"))
+    return "\n\n".join(blocks)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def score_line(result: ExerciseResult) -> str:
+    """`2 / 2 points, passed`: the score and status of one exercise."""
+    if result.status == "skipped":
+        return "skipped (needs a newer Python; not counted)"
+    return f"{_points(result.score)} / {_points(result.max_score)} points, {result.status}"
+
+
+def exercise_markdown(result: ExerciseResult) -> str:
+    """One exercise's feedback: its score line, then the feedback."""
+    body = markdown_text(result.feedback) if result.feedback.strip() else ""
+    head = f"**{score_line(result)}** - `{result.file}`"
+    return f"{head}\n\n{body}".rstrip() + "\n"
+
+
+def score_table(report: GradeReport) -> str:
+    """The score table of one report, as a Markdown table."""
+    rows = ["| # | exercise | status | score |", "|---:|---|---|---:|"]
+    for number, result in enumerate(report.exercises, start=1):
+        score = "-" if result.status == "skipped" else _score(result)
+        title = result.title.replace("|", "\\|")
+        rows.append(f"| {number} | {title} (`{result.id}`) | {result.status} | {score} |")
+    rows.append(f"| | **total** | | **{_points(report.score)} / {_points(report.max_score)}** |")
+    return "\n".join(rows)
+
+
+def _score(result: ExerciseResult) -> str:
+    return f"{_points(result.score)} / {_points(result.max_score)}"
+
+
+def student_markdown(outcome: Outcome) -> str:
+    """The whole feedback file for one student."""
+    parts = [f"# Feedback: {outcome.student}", ""]
+    report = outcome.report
+    if report is None:
+        parts += [
+            "**This submission could not be graded.**",
+            "",
+            (outcome.error or "no reason was recorded").replace("<", "&lt;"),
+            "",
+            f"Upload: `{Path(outcome.upload).name}`",
+            "",
+        ]
+        return "\n".join(parts)
+    parts += [
+        f"**Total: {_points(report.score)} / {_points(report.max_score)} points**",
+        "",
+        f"Graded on Python {report.python} (isolation: {report.isolation}).",
+        "",
+    ]
+    if outcome.notes:
+        parts += [*(f"- {note}" for note in outcome.notes), ""]
+    parts += [score_table(report), ""]
+    for number, result in enumerate(report.exercises, start=1):
+        parts += [f"## {number}. {result.title} (`{result.id}`)", "", exercise_markdown(result)]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def safe_filename(student: str) -> str:
+    """A file name for a student id from any LMS export (spaces, commas, accents, slashes)."""
+    name = _SAFE_NAME.sub("_", student).strip("._") or "student"
+    return name[:120]
+
+
+def write_student_feedback(outcome: Outcome, path: Path) -> Path:
+    """Write one student's Markdown feedback file (the batch's feedback hook)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(student_markdown(outcome), encoding="utf-8")
+    return path
