@@ -157,7 +157,7 @@ def test_an_unknown_layer_name_is_noted_and_ignored(monkeypatch: pytest.MonkeyPa
 
 def test_forcing_the_floor_gives_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(isolation.ENV_VAR, "rlimits")
-    monkeypatch.setattr(isolation, "_current", None)
+    monkeypatch.setattr(probe, "_current", None)
     layer = probe.current()
     assert layer.name == "rlimits"
     assert returned(layer, "import os\ndef main():\n    return os.getpid() > 1\n") is True
