@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from html import escape
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from grader.feedback import progress as progress_module
 from grader.feedback import timeline
 from grader.feedback.svg import to_svg
 from grader.model.fsutil import atomic_write
-from grader.model.results import ExerciseResult, GradeReport
+from grader.model.results import ExerciseResult, GradeReport, StudentOutcome
 
 _STATUS_COLOR = {
     "passed": "#1e7d32",
@@ -58,14 +58,6 @@ pre.feedback { white-space: pre-wrap; word-break: break-word; background: #f4f4f
                padding: 10px; border-radius: 6px; font-size: 13px; }
 footer { color: #777; font-size: 12px; margin-top: 30px; }
 """
-
-
-class StudentOutcome(Protocol):
-    """What batch grading knows of one student (`classroom.grading.Outcome` fits)."""
-
-    student: str
-    report: GradeReport | None
-    error: str | None
 
 
 _CODE = re.compile(r"`([^`]+)`")

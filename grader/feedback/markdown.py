@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from grader.classroom.grading import Outcome
-from grader.model.results import ExerciseResult, GradeReport
+from grader.model.fsutil import atomic_write
+from grader.model.results import ExerciseResult, GradeReport, UploadOutcome
 
 _LAID_OUT = re.compile(r"^(\s{2,}|>>|~)")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -72,7 +72,7 @@ def _score(result: ExerciseResult) -> str:
     return f"{_points(result.score)} / {_points(result.max_score)}"
 
 
-def student_markdown(outcome: Outcome) -> str:
+def student_markdown(outcome: UploadOutcome) -> str:
     """The whole feedback file for one student."""
     parts = [f"# Feedback: {outcome.student}", ""]
     report = outcome.report
@@ -106,8 +106,6 @@ def safe_filename(student: str) -> str:
     return name[:120]
 
 
-def write_student_feedback(outcome: Outcome, path: Path) -> Path:
+def write_student_feedback(outcome: UploadOutcome, path: Path) -> Path:
     """Write one student's Markdown feedback file (the batch's feedback hook)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(student_markdown(outcome), encoding="utf-8")
-    return path
+    return atomic_write(path, student_markdown(outcome))

@@ -11,7 +11,7 @@ import json
 import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from grader.model.fsutil import atomic_write
 
@@ -87,3 +87,18 @@ class GradeReport:
     def write_json(self, path: Path) -> None:
         """Write the report atomically: a reader never sees half a file."""
         atomic_write(path, json.dumps(self.to_json(), indent=2) + "\n")
+
+
+class StudentOutcome(Protocol):
+    """What batch grading knows of one student (`classroom.grading.Outcome` fits)."""
+
+    student: str
+    report: GradeReport | None
+    error: str | None
+
+
+class UploadOutcome(StudentOutcome, Protocol):
+    """A student's outcome with the upload it came from and the batch's notes on it."""
+
+    upload: str
+    notes: tuple[str, ...]
