@@ -39,6 +39,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from grader.model.ordering import blocks_from_lines, graded_order, matching
+
 NS_PER_S = 1_000_000_000
 _NS_PER_MS = 1_000_000
 WIDTH = 78
@@ -133,14 +135,6 @@ class Alignment:
     pairs: Mapping[int, int]
 
 
-def _graded_order(lines: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[int]]:
-    """Line indices in the order they are graded, and those asyncio leaves unordered."""
-    main = [i for i, line in enumerate(lines) if line["phase"] != "shutdown"]
-    shutdown = [i for i, line in enumerate(lines) if line["phase"] == "shutdown"]
-    loose = shutdown if len({lines[i]["task"] for i in shutdown}) >= 2 else []  # noqa: PLR2004
-    return main + shutdown, loose
-
-
 def align(predicted: Sequence[str], lines: Sequence[Mapping[str, Any]]) -> Alignment:
     """Match predicted lines to printed lines along a longest common order.
 
@@ -148,36 +142,9 @@ def align(predicted: Sequence[str], lines: Sequence[Mapping[str, Any]]) -> Align
     prediction's own order, so any order among them matches, as the score counts it.
     """
     texts = [str(line["text"]).rstrip() for line in lines]
-    order, loose = _graded_order(lines)
-    if loose:
-        remaining = list(loose)
-        arranged: list[int] = []
-        for text in predicted:
-            hit = next((i for i in remaining if texts[i] == text), None)
-            if hit is not None:
-                remaining.remove(hit)
-                arranged.append(hit)
-        order = [i for i in order if i not in set(loose)] + arranged + remaining
+    order, _ = graded_order(lines)
     wanted = [str(text) for text in predicted]
-    n, m = len(wanted), len(order)
-    best = [[0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            if wanted[i] == texts[order[j]]:
-                best[i][j] = best[i + 1][j + 1] + 1
-            else:
-                best[i][j] = max(best[i + 1][j], best[i][j + 1])
-    pairs: dict[int, int] = {}
-    i = j = 0
-    while i < n and j < m:
-        if wanted[i] == texts[order[j]]:
-            pairs[i] = order[j]
-            i += 1
-            j += 1
-        elif best[i + 1][j] >= best[i][j + 1]:
-            i += 1
-        else:
-            j += 1
+    pairs = {i: order[j] for i, j in matching(wanted, blocks_from_lines(lines)).items()}
     printed, written = set(texts), set(wanted)
     matched = set(pairs.values())
     return Alignment(

@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,18 +50,30 @@ def flatten(blocks: Sequence[Block]) -> list[str]:
     return [line for block in blocks for line in block.lines]
 
 
+def graded_order(lines: Sequence[Mapping[str, Any]]) -> tuple[list[int], bool]:
+    """A trace's line indices in the order they are graded, and whether the tail is a group.
+
+    The one unordered-group rule: lines printed while `asyncio.run` shuts down go last, and
+    when two or more tasks printed them, asyncio leaves their order open.
+    """
+    main = [i for i, line in enumerate(lines) if line["phase"] != "shutdown"]
+    shutdown = [i for i, line in enumerate(lines) if line["phase"] == "shutdown"]
+    grouped = len({lines[i]["task"] for i in shutdown}) >= 2  # noqa: PLR2004 - one task alone keeps its own order
+    return main + shutdown, grouped
+
+
 def blocks_from_lines(
-    lines: Sequence[dict[str, Any]],
+    lines: Sequence[Mapping[str, Any]],
 ) -> list[Block]:
     """Turn a trace's lines into blocks: shutdown lines from two or more tasks are one group."""
-    main = [line for line in lines if line["phase"] != "shutdown"]
-    shutdown = [line for line in lines if line["phase"] == "shutdown"]
-    blocks = [Block((str(line["text"]).rstrip(),)) for line in main]
-    shutdown_tasks = {line["task"] for line in shutdown}
-    if len(shutdown_tasks) >= 2:  # noqa: PLR2004 - one task alone keeps its own order
-        blocks.append(Block(tuple(str(line["text"]).rstrip() for line in shutdown), unordered=True))
+    order, grouped = graded_order(lines)
+    texts = [str(lines[i]["text"]).rstrip() for i in order]
+    main_count = sum(1 for line in lines if line["phase"] != "shutdown")
+    blocks = [Block((text,)) for text in texts[:main_count]]
+    if grouped:
+        blocks.append(Block(tuple(texts[main_count:]), unordered=True))
     else:
-        blocks.extend(Block((str(line["text"]).rstrip(),)) for line in shutdown)
+        blocks.extend(Block((text,)) for text in texts[main_count:])
     return blocks
 
 
@@ -109,6 +121,56 @@ def first_divergence(predicted: Sequence[str], blocks: Sequence[Block]) -> int |
                 return index
             index += 1
     return index if index < len(predicted) else None
+
+
+def matching(predicted: Sequence[str], blocks: Sequence[Block]) -> dict[int, int]:
+    """Which predicted line matches which true line, along a longest common order.
+
+    Keys are indices into `predicted`, values positions in `flatten(blocks)`. A group's lines
+    are first put in the prediction's own order, so any order among them matches, as the
+    score counts it.
+    """
+    order = _arranged(predicted, blocks)
+    texts = flatten(blocks)
+    n, m = len(predicted), len(order)
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if predicted[i] == texts[order[j]]:
+                best[i][j] = best[i + 1][j + 1] + 1
+            else:
+                best[i][j] = max(best[i + 1][j], best[i][j + 1])
+    pairs: dict[int, int] = {}
+    i = j = 0
+    while i < n and j < m:
+        if predicted[i] == texts[order[j]]:
+            pairs[i] = order[j]
+            i += 1
+            j += 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _arranged(predicted: Sequence[str], blocks: Sequence[Block]) -> list[int]:
+    """Positions in `flatten(blocks)`, each group's lines in the order the prediction has them."""
+    order: list[int] = []
+    for block in blocks:
+        start = len(order)
+        positions = list(range(start, start + len(block.lines)))
+        if block.unordered:
+            remaining = list(positions)
+            arranged: list[int] = []
+            for text in predicted:
+                hit = next((p for p in remaining if block.lines[p - start] == text), None)
+                if hit is not None:
+                    remaining.remove(hit)
+                    arranged.append(hit)
+            positions = arranged + remaining
+        order.extend(positions)
+    return order
 
 
 def score_order(predicted: Sequence[str], blocks: Sequence[Block]) -> OrderScore:
