@@ -7,7 +7,7 @@
 
 In one run: one learner's whole curriculum (`learner`), the naive baseline on a few synthetic
 submissions (`naive`), then a synthetic class for each N (`synth`, `cohort`), and the figures
-derived from them (`figures`): growth with N, the ratio to the baseline, the issue's targets.
+derived from them (`figures`): growth with N, the ratio to the baseline, the kit's speed targets.
 The tables (`tables`) are drawn from the results JSON, which is written whole at the end.
 
 `--budget` keeps a run on a slow grader bounded: before each class size the bench predicts its

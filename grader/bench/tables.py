@@ -249,8 +249,8 @@ def naive_table(baseline: dict[str, Any]) -> Table:
 
 
 def targets_table(targets: Sequence[dict[str, Any]]) -> Table:
-    """The issue's targets beside this run's figures (information, not a verdict)."""
-    table = Table(title="Targets (issue 6)")
+    """The kit's speed targets beside this run's figures (information, not a verdict)."""
+    table = Table(title="Speed targets")
     for name in ["target", "wanted", "measured", "", "note"]:
         table.add_column(name)
     for target in targets:

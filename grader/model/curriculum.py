@@ -1,6 +1,8 @@
 """The curriculum: one ordered TOML file that says which exercises exist and how they score.
 
-`exercises/info.toml` is the single list of exercises, easiest first. Each entry names its
+`exercises/info.toml` is the single list of exercises, easiest first. It starts with the
+schema's `format_version` (the loader refuses a version it does not know, rather than misread
+it), then one `[[exercise]]` table per exercise. Each entry names its
 file, title, kind (`predict` or `produce`), points, topics, a hint, a stronger hint, an
 explanation shown after an attempt, and optionally the oldest Python it needs and the function
 the grader runs. Everything else - the grader's order, the report's order, the release - follows
@@ -21,6 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+#: The curriculum schema this grader reads; bump it when a key changes meaning or is removed.
+FORMAT_VERSION = 1
 KINDS = ("predict", "produce")
 _REQUIRED = ("id", "file", "title", "kind", "points", "topics", "hint", "explanation")
 
@@ -99,6 +103,13 @@ def load(path: Path) -> tuple[Exercise, ...]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"cannot read the curriculum {path}: {exc}"
         raise KitError(msg) from exc
+    version = data.get("format_version")
+    if version != FORMAT_VERSION or type(version) is not int:
+        msg = (
+            f"{path.name}: format_version must be {FORMAT_VERSION} (the curriculum schema this "
+            f"grader reads), not {version!r}"
+        )
+        raise KitError(msg)
     entries = data.get("exercise", [])
     exercises = tuple(
         _exercise(raw, f"{path.name} exercise #{number}")
