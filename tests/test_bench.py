@@ -456,7 +456,7 @@ def test_the_tables_are_printed_and_can_be_shown_again(
         check=False,
     )
     assert shown.returncode == 0, shown.stderr
-    assert "Speed targets" in shown.stdout
+    assert "Targets for grading speed" in shown.stdout
     assert "sleep0-take-turns" in shown.stdout
 
 

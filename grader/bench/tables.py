@@ -250,7 +250,7 @@ def naive_table(baseline: dict[str, Any]) -> Table:
 
 def targets_table(targets: Sequence[dict[str, Any]]) -> Table:
     """The kit's speed targets beside this run's figures (information, not a verdict)."""
-    table = Table(title="Speed targets")
+    table = Table(title="Targets for grading speed")
     for name in ["target", "wanted", "measured", "", "note"]:
         table.add_column(name)
     for target in targets:
