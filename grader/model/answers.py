@@ -68,9 +68,12 @@ def _literal(node: ast.expr, filename: str) -> object:
         raise AnswerError(msg) from exc
 
 
-def read_prediction(source: bytes, filename: str) -> Prediction:
-    """Find the last top-level `PREDICTION = ...` and return it as lines."""
-    tree = parse_source(source, filename)
+def prediction_node(tree: ast.Module) -> ast.expr | None:
+    """The value of the last top-level `PREDICTION = ...` (or `PREDICTION: T = ...`), if any.
+
+    The one place that decides which assignment is the answer: the grader reads it, and the
+    benchmark's generator rewrites it.
+    """
     value_node: ast.expr | None = None
     for statement in tree.body:
         if (
@@ -85,6 +88,12 @@ def read_prediction(source: bytes, filename: str) -> Prediction:
             and statement.value is not None
         ):
             value_node = statement.value
+    return value_node
+
+
+def read_prediction(source: bytes, filename: str) -> Prediction:
+    """Find the last top-level `PREDICTION = ...` and return it as lines."""
+    value_node = prediction_node(parse_source(source, filename))
     if value_node is None:
         msg = f"{filename} has no `{NAME} = ...` at the top level"
         raise AnswerError(msg)
