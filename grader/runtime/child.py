@@ -48,7 +48,7 @@ class _Run:
     def __init__(self, request: dict[str, Any]) -> None:
         self.request = request
         self.module_path = os.path.abspath(request["module"])
-        self.recorder = TraceRecorder(max_lines=int(request.get("max_lines", 2_000)))
+        self.recorder = TraceRecorder()
         self.policy: VirtualClockPolicy | None = None
         self.helper_stats: dict[str, dict[str, Any]] = {}
 
@@ -95,11 +95,6 @@ def _jsonable(value: Any) -> Any:
 
 def _execute(run: _Run) -> tuple[Any, dict[str, Any] | None]:
     request = run.request
-    if request.get("mode") == "script":
-        import runpy
-
-        runpy.run_path(run.module_path, run_name="__main__")
-        return None, None
     module = _load_module(run.module_path)
     entry_name = request.get("entry", "main")
     entry = getattr(module, entry_name, None)
