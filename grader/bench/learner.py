@@ -68,7 +68,7 @@ class Call:
     @property
     def key(self) -> str:
         """Calls with the same key run the same code the same way."""
-        shown = {k: self.options.get(k) for k in ("entry", "args", "kwargs", "mode", "clock")}
+        shown = {k: self.options.get(k) for k in ("entry", "args", "kwargs", "clock")}
         return json.dumps([self.filename, shown], sort_keys=True, default=repr)
 
     @property
@@ -208,8 +208,7 @@ def _inner_breakdown(submission: Path, only: set[str] | None) -> dict[str, Any]:
                     "virtual_s": call.end_s,
                 }
                 for call in unique
-                if call.options.get("mode", "call") == "call"
-                and call.options.get("clock", "virtual") == "virtual"
+                if call.options.get("clock", "virtual") == "virtual"
             ],
             file=exercise.file,
         )

@@ -74,7 +74,6 @@ def execute(
     `misbelief` names a wrong mental model (`runtime/misbeliefs.py`) to run the code under.
     """
     request: dict[str, Any] = {
-        "mode": "call",
         "entry": entry,
         "args": args or [],
         "kwargs": kwargs or {},
