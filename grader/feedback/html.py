@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from grader.feedback import progress as progress_module
 from grader.feedback import timeline
 from grader.feedback.svg import to_svg
 from grader.model.fsutil import atomic_write
 from grader.model.results import ExerciseResult, GradeReport, StudentOutcome
+from grader.model.trace import Trace
 
 _STATUS_COLOR = {
     "passed": "#1e7d32",
@@ -85,7 +86,7 @@ def _timelines(exercise: ExerciseResult) -> str:
     if not isinstance(trace, dict) or not details.get("timeline_text"):
         return ""
     try:
-        mine, real = timeline.both([str(line) for line in predicted], trace)
+        mine, real = timeline.both([str(line) for line in predicted], cast("Trace", trace))
     except (KeyError, TypeError, ValueError, IndexError):
         return ""  # details from an older or damaged report: the text feedback still shows
     figures = "".join(

@@ -6,6 +6,8 @@ as `Text`, never as markup, so learner output cannot style or rewrite the termin
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +15,7 @@ from rich.text import Text
 from grader.feedback.progress import print_progress
 from grader.feedback.timeline import rich_timelines
 from grader.model.results import ExerciseResult, GradeReport
+from grader.model.trace import Trace
 
 _STYLE = {
     "passed": "green",
@@ -69,7 +72,11 @@ def print_feedback(exercise: ExerciseResult, console: Console) -> None:
     console.print(Text(before.rstrip("\n")))
     if isinstance(predicted, list) and isinstance(trace, dict):
         console.print(Text(""))
-        console.print(rich_timelines([str(line) for line in predicted], trace, console.width))
+        # A report's details are JSON (maybe read back from a file); the trace is the run's.
+        timelines = rich_timelines(
+            [str(line) for line in predicted], cast("Trace", trace), console.width
+        )
+        console.print(timelines)
     else:
         console.print(Text(pictures))
     console.print(Text(""))

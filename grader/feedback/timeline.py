@@ -40,6 +40,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.model.ordering import blocks_from_lines, graded_order, matching
+from grader.model.trace import Trace, TraceEvent, TraceLine
 
 NS_PER_S = 1_000_000_000
 _NS_PER_MS = 1_000_000
@@ -135,7 +136,7 @@ class Alignment:
     pairs: Mapping[int, int]
 
 
-def align(predicted: Sequence[str], lines: Sequence[Mapping[str, Any]]) -> Alignment:
+def align(predicted: Sequence[str], lines: Sequence[TraceLine]) -> Alignment:
     """Match predicted lines to printed lines along a longest common order.
 
     Lines that asyncio leaves unordered (cancelled together at shutdown) are first put in the
@@ -161,7 +162,7 @@ def align(predicted: Sequence[str], lines: Sequence[Mapping[str, Any]]) -> Align
 
 
 # --- building timelines ---------------------------------------------------------------------
-def _lanes_of(trace: Mapping[str, Any]) -> list[str]:
+def _lanes_of(trace: Trace) -> list[str]:
     """One lane per task that did something, in the order tasks appeared.
 
     The loop's own helper tasks (the default executor's shutdown, ...) are left out: they
@@ -193,7 +194,7 @@ def _lanes_of(trace: Mapping[str, Any]) -> list[str]:
     return lanes
 
 
-def _creations_first(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _creations_first(events: Sequence[TraceEvent]) -> list[TraceEvent]:
     """Move each `create` before the new task's first step, if that came before it.
 
     An eager task (3.12+ `eager_task_factory`) takes its first step inside `create_task`,
@@ -214,7 +215,7 @@ def _creations_first(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
 
 
 def actual_timeline(
-    trace: Mapping[str, Any],
+    trace: Trace,
     marks: Sequence[str] | None = None,
     *,
     title: str = "What asyncio ran (time runs down):",
@@ -239,10 +240,10 @@ def actual_timeline(
 class _RunBuilder:
     """Turns a trace's events into rows, keeping each lane's state (alive, sleeping) as it goes."""
 
-    def __init__(self, trace: Mapping[str, Any], marks: Sequence[str] | None) -> None:
+    def __init__(self, trace: Trace, marks: Sequence[str] | None) -> None:
         self.lanes = _lanes_of(trace)
         self.index = {label: number for number, label in enumerate(self.lanes)}
-        self.lines: Sequence[Mapping[str, Any]] = trace["lines"]
+        self.lines: Sequence[TraceLine] = trace["lines"]
         self.marks = marks
         events = [event for event in trace["events"] if self._relevant(event)]
         self.events = _creations_first(events)
@@ -261,11 +262,11 @@ class _RunBuilder:
             event["kind"] == "cancelled" for event in self.events
         )
 
-    def _lane(self, event: Mapping[str, Any]) -> int:
+    def _lane(self, event: TraceEvent) -> int:
         task = event["task"] if event["task"] is not None else NO_TASK_LANE
         return self.index.get(task, -1)
 
-    def _relevant(self, event: Mapping[str, Any]) -> bool:
+    def _relevant(self, event: TraceEvent) -> bool:
         if event["kind"] == "phase" or self._lane(event) >= 0:
             return True
         return event["kind"] == "create" and event.get("child") in self.index
@@ -349,7 +350,7 @@ class _RunBuilder:
 
 
 def _event_row(
-    event: Mapping[str, Any], lane: int, run: _RunBuilder, last_t: int, next_own_t: int | None
+    event: TraceEvent, lane: int, run: _RunBuilder, last_t: int, next_own_t: int | None
 ) -> Row | None:
     kind, t_ns = event["kind"], int(event["t_ns"])
     lines, marks = run.lines, run.marks
@@ -379,7 +380,7 @@ def _event_row(
 
 def predicted_timeline(
     predicted: Sequence[str],
-    trace: Mapping[str, Any],
+    trace: Trace,
     alignment: Alignment | None = None,
     *,
     title: str = "Your prediction (your order; each line on the task that prints it):",
@@ -396,8 +397,8 @@ def predicted_timeline(
     placed: list[tuple[str, str]] = []
     for number, text in enumerate(predicted):
         if number in alignment.pairs:
-            task = lines[alignment.pairs[number]]["task"]
-            label = task if task is not None else NO_TASK_LANE
+            printer = lines[alignment.pairs[number]]["task"]
+            label = printer if printer is not None else NO_TASK_LANE
         else:
             label = lane_of_text.get(text, UNKNOWN_LANE)
         placed.append((label, text))
@@ -636,7 +637,7 @@ def to_rich(timeline: Timeline, width: int = WIDTH) -> Text:
     return result
 
 
-def both(predicted: Sequence[str], trace: Mapping[str, Any]) -> tuple[Timeline, Timeline]:
+def both(predicted: Sequence[str], trace: Trace) -> tuple[Timeline, Timeline]:
     """The prediction's timeline and the run's, with their differences marked."""
     alignment = align(predicted, trace["lines"])
     return (
@@ -645,7 +646,7 @@ def both(predicted: Sequence[str], trace: Mapping[str, Any]) -> tuple[Timeline, 
     )
 
 
-def feedback_text(predicted: Sequence[str], trace: Mapping[str, Any], width: int = WIDTH) -> str:
+def feedback_text(predicted: Sequence[str], trace: Trace, width: int = WIDTH) -> str:
     """Both timelines as Markdown: an indented (code) block no wider than `width`."""
     mine, real = both(predicted, trace)
     inner = max(30, width - 4)
@@ -653,9 +654,7 @@ def feedback_text(predicted: Sequence[str], trace: Mapping[str, Any], width: int
     return "\n".join(f"    {line}" if line else "" for line in body.split("\n"))
 
 
-def rich_timelines(
-    predicted: Sequence[str], trace: Mapping[str, Any], width: int = WIDTH
-) -> RenderableType:
+def rich_timelines(predicted: Sequence[str], trace: Trace, width: int = WIDTH) -> RenderableType:
     """Both timelines for the terminal: side by side when it is wide enough, else stacked."""
     mine, real = both(predicted, trace)
     if width >= 2 * 60 + 3:

@@ -21,9 +21,10 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from grader.model.trace import TraceLine
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def flatten(blocks: Sequence[Block]) -> list[str]:
     return [line for block in blocks for line in block.lines]
 
 
-def graded_order(lines: Sequence[Mapping[str, Any]]) -> tuple[list[int], bool]:
+def graded_order(lines: Sequence[TraceLine]) -> tuple[list[int], bool]:
     """A trace's line indices in the order they are graded, and whether the tail is a group.
 
     The one unordered-group rule: lines printed while `asyncio.run` shuts down go last, and
@@ -63,7 +64,7 @@ def graded_order(lines: Sequence[Mapping[str, Any]]) -> tuple[list[int], bool]:
 
 
 def blocks_from_lines(
-    lines: Sequence[Mapping[str, Any]],
+    lines: Sequence[TraceLine],
 ) -> list[Block]:
     """Turn a trace's lines into blocks: shutdown lines from two or more tasks are one group."""
     order, grouped = graded_order(lines)

@@ -2,22 +2,79 @@
 
 The child runs learner code, so its answer is hostile until proven plain: JSON only (never
 pickle), capped in size and depth, every field of the exact type expected, and stamped with the
-run's one-time token. Anything else is
-a `ProtocolError`, which costs that run its credit and nothing more.
+run's one-time token. Anything else is a `ProtocolError`, which costs that run its credit and
+nothing more. What passes is a `ChildResult`, whose trace is a `model.trace.Trace`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from grader.model.text import clean
+from grader.model.trace import Trace
 
 MAX_DEPTH = 32
 
 
 class ProtocolError(ValueError):
     """The child's answer is not a well-formed result."""
+
+
+class ChildFrame(TypedDict):
+    """One frame of the learner's own code in an error's traceback."""
+
+    line: int
+    function: str
+    code: str
+
+
+class _ErrorDetails(TypedDict, total=False):
+    line: int  # a syntax error's line
+
+
+class ChildError(_ErrorDetails):
+    """Why the run ended in an error: its kind (see `FailureKind`), type, message, frames."""
+
+    kind: str
+    type: str
+    message: str
+    frames: list[ChildFrame]
+
+
+class Confinement(TypedDict):
+    """What the child confined itself with (the Landlock ABI it applied, 0 for none)."""
+
+    landlock: int
+
+
+#: The keys a result may leave out (`return` is a keyword, hence this spelling).
+_ResultDetails = TypedDict(
+    "_ResultDetails",
+    {"error": "ChildError | None", "return": Any, "confined": "Confinement | None", "nonce": str},
+    total=False,
+)
+
+
+class ChildResult(_ResultDetails):
+    """A checked child result: every field below has the type declared, every string cleaned."""
+
+    protocol: int
+    status: str
+    trace: Trace
+    helpers: dict[str, Any]
+    warnings: list[Any]
+    flooded: bool
+
+
+#: Details some events carry, and their types (`model.trace.TraceEvent`).
+_EVENT_DETAILS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("child", (str,)),
+    ("until_ns", (int, float)),
+    ("line", (int,)),
+    ("phase", (str,)),
+    ("eager", (bool,)),
+)
 
 
 def _depth(value: Any) -> int:
@@ -79,13 +136,24 @@ def _check_trace(trace: Any) -> None:
         _need(task, "done_ns", (int, _NONE))
         _need(task, "outcome", (str,))
     for event in _need(trace, "events", (list,)):
-        if type(event) is not dict:
-            msg = "an event is not an object"
-            raise ProtocolError(msg)
-        _need(event, "kind", (str,))
-        _need(event, "t_ns", (int,))
-        _need(event, "task", (str, _NONE))
+        _check_event(event)
     _need(trace, "end_ns", (int,))
+
+
+def _check_event(event: Any) -> None:
+    if type(event) is not dict:
+        msg = "an event is not an object"
+        raise ProtocolError(msg)
+    _need(event, "kind", (str,))
+    _need(event, "t_ns", (int,))
+    _need(event, "task", (str, _NONE))
+    for key, kinds in _EVENT_DETAILS:
+        if key in event:
+            _need(event, key, kinds)
+    # Labels are cleaned as the lines' and tasks' are, so the same task matches everywhere.
+    for key in ("task", "child"):
+        if isinstance(event.get(key), str):
+            event[key] = clean(event[key], limit=80)
 
 
 def _check_error(error: Any) -> None:
@@ -108,7 +176,7 @@ def _check_error(error: Any) -> None:
         _need(error, "line", (int,))
 
 
-def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> dict[str, Any]:
+def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> ChildResult:
     """Decode and check one child result; raise ProtocolError if it is not one.
 
     With `nonce`, the result must carry that run's one-time token: the child read it from its
@@ -140,6 +208,9 @@ def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> dic
         msg = f"unknown status {status!r}"
         raise ProtocolError(msg)
     _check_error(data.get("error"))
+    if status == "error" and data.get("error") is None:
+        msg = "an error result without its error"
+        raise ProtocolError(msg)
     _check_trace(data.get("trace"))
     _need(data, "helpers", (dict,))
     _need(data, "warnings", (list,))
@@ -150,4 +221,4 @@ def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> dic
     ):
         msg = "field 'confined' should be an object with an int 'landlock'"
         raise ProtocolError(msg)
-    return data
+    return cast("ChildResult", data)  # every field checked above

@@ -23,9 +23,11 @@ from typing import Any
 from grader.model.errors import FailureKind, LearnerCodeError
 from grader.model.ordering import Block, blocks_from_lines
 from grader.model.text import clean
+from grader.model.trace import Trace
 from grader.sandbox import spawn
 from grader.sandbox.isolation import probe
 from grader.sandbox.limits import Limits, default_limits
+from grader.sandbox.protocol import ChildError
 
 MIB = 1024 * 1024
 
@@ -34,7 +36,7 @@ MIB = 1024 * 1024
 class Run:
     """A finished run: its printed lines, trace, return value and helper counters."""
 
-    trace: dict[str, Any]
+    trace: Trace
     returned: Any = None
     helpers: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -126,8 +128,8 @@ def _run(
         message = describe_problem(outcome, filename, limits, source)
         return LearnerCodeError(message, _kind(outcome))
     result = outcome.result
-    if result["status"] == "error":
-        error = result["error"]
+    error = result.get("error")
+    if result["status"] == "error" and error is not None:  # the protocol ensures both or neither
         return LearnerCodeError(
             describe_error(error, filename, limits), FailureKind.reported(error["kind"])
         )
@@ -270,7 +272,7 @@ _ABSOLUTE_PATH = re.compile(r": '/")
 
 
 def describe_error(  # noqa: PLR0911 - one sentence per kind of error
-    error: dict[str, Any], filename: str, limits: Limits
+    error: ChildError, filename: str, limits: Limits
 ) -> str:
     """A learner-facing sentence for an error the child reported."""
     kind = FailureKind.reported(error["kind"])
@@ -299,7 +301,7 @@ def describe_error(  # noqa: PLR0911 - one sentence per kind of error
     return f"{filename} raised {error['type']}: {message}{where}"
 
 
-def _limit_hit(error: dict[str, Any], limits: Limits) -> str:  # noqa: PLR0911 - a table
+def _limit_hit(error: ChildError, limits: Limits) -> str:  # noqa: PLR0911 - a table
     """The sandbox limit behind an exception, said plainly ('' if it was none)."""
     kind, message = error["type"], error["message"]
     if kind == "MemoryError" or message.startswith(f"[Errno {errno.ENOMEM}]"):

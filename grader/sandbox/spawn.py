@@ -52,7 +52,7 @@ _SHELL_SIGNAL = 128
 class ChildOutcome:
     """What came back from one child: a checked result, or why there is none."""
 
-    result: dict[str, Any] | None
+    result: protocol.ChildResult | None
     stdout: str = ""
     stderr: str = ""
     returncode: int | None = None

@@ -51,7 +51,7 @@ def probe(layer: Layer) -> str | None:
         return f"could not start ({type(exc).__name__}: {exc})"
     result = outcome.result
     if result is None or result["status"] != "ok":
-        detail = outcome.problem or (result or {}).get("error")
+        detail = outcome.problem or (result.get("error") if result else None)
         return f"probe child failed ({detail}; {outcome.stderr.strip()[-300:]})"
     return verify(layer, result.get("return"), result.get("confined"), outcome.uid)
 
