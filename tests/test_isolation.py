@@ -19,7 +19,7 @@ import pytest
 from grader.runtime import confine
 from grader.sandbox import spawn
 from grader.sandbox.isolation import layers as isolation
-from grader.sandbox.isolation import probe
+from grader.sandbox.isolation import probe, procfs
 from grader.sandbox.limits import Limits
 
 REQUEST: dict[str, Any] = {
@@ -374,7 +374,7 @@ def test_a_fresh_uid_per_child_and_no_groups(available: dict[tuple[str, ...], st
     layer = layer_with(available, "uid")
     source = "import os\ndef main():\n    return [os.getuid(), os.getgid(), os.getgroups()]\n"
     first, second = returned(layer, source), returned(layer, source)
-    assert first[0] >= isolation.UID_BASE
+    assert first[0] >= procfs.UID_BASE
     assert first[1] == first[0]
     assert first[2] == []
     assert first[0] != second[0]

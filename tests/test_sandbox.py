@@ -21,7 +21,7 @@ import pytest
 
 from grader.sandbox import intake, protocol, runs, spawn
 from grader.sandbox.isolation import layers as isolation
-from grader.sandbox.isolation import probe
+from grader.sandbox.isolation import probe, procfs
 from grader.sandbox.limits import LIMITS_VAR, Limits, default_limits
 from grader.sandbox.runs import LearnerCodeError, describe_error, describe_problem, execute
 
@@ -83,7 +83,7 @@ def main():
     request_exists, argv, environment = outcome.result["return"]
     assert request_exists is False
     assert argv == []
-    assert set(environment) <= {"PATH", "LANG", "LC_ALL", isolation.TOKEN_VAR}
+    assert set(environment) <= {"PATH", "LANG", "LC_ALL", procfs.TOKEN_VAR}
 
 
 FORGE = """

@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.runtime import zygote
-from grader.sandbox.isolation import layers as isolation
+from grader.sandbox.isolation.jail import Jail, runtime_command
+from grader.sandbox.isolation.layers import KIT_ROOT, Layer
+from grader.sandbox.isolation.mounts import mount_plan, prepare_parent, run_mount_plan
 from grader.sandbox.limits import Limits
 
 ENV_VAR = "ASYNCIO_KIT_FORKSERVER"
@@ -49,7 +51,7 @@ def enabled() -> bool:
     return os.environ.get(ENV_VAR, "1").strip().lower() not in {"0", "no", "off", "false"}
 
 
-def supports(layer: isolation.Layer) -> bool:
+def supports(layer: Layer) -> bool:
     """A server keeps the layer's guarantees only with a fresh uid and a private mount view."""
     return layer.has("uid") and layer.has("mntns") and hasattr(os, "pidfd_open")
 
@@ -57,21 +59,21 @@ def supports(layer: isolation.Layer) -> bool:
 class ForkServer:
     """One server process and the socket to it; used by one run at a time."""
 
-    def __init__(self, layer: isolation.Layer, runtime: Path, limits: Limits) -> None:
+    def __init__(self, layer: Layer, runtime: Path, limits: Limits) -> None:
         self.layer = layer
         self.base = Path(tempfile.mkdtemp(prefix="asyncio-kit-zygote-"))
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = parent_sock
-        jail = isolation.Jail(layer, self.base, {}, runtime, limits)
+        jail = Jail(layer, self.base, {}, runtime, limits)
         self.confine_spec = jail.confine_spec()
-        plan = isolation.mount_plan(jail.needed_folders(), str(self.base), layer)
-        command = isolation.runtime_command(
+        plan = mount_plan(jail.needed_folders(), str(self.base), layer)
+        command = runtime_command(
             jail.executable,
             _BOOT,
             str(self.base),
             str(child_sock.fileno()),
             str(runtime),
-            str(isolation.KIT_ROOT / "grader"),
+            str(KIT_ROOT / "grader"),
         )
         if layer.has("netns") and layer.unshare:
             command = [
@@ -87,11 +89,11 @@ class ForkServer:
             ]
 
         def preexec() -> None:
-            isolation.run_mount_plan(plan, self.base, {}, None, limits)
+            run_mount_plan(plan, self.base, {}, None, limits)
             # Runs live in folders below this one, each owned by its own uid.
             self.base.chmod(0o711)
 
-        isolation.prepare_parent()
+        prepare_parent()
         try:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
                 command,
@@ -212,7 +214,7 @@ class Pool:
         self._idle: dict[str, list[ForkServer]] = {}
         self._all: list[ForkServer] = []
 
-    def borrow(self, layer: isolation.Layer, runtime: Path, limits: Limits) -> ForkServer:
+    def borrow(self, layer: Layer, runtime: Path, limits: Limits) -> ForkServer:
         """An idle server for `layer` (started if none is idle)."""
         with self._lock:
             idle = self._idle.setdefault(layer.name, [])

@@ -36,7 +36,9 @@ from typing import Any
 
 from grader.model.text import clean
 from grader.sandbox import forkserver, protocol
-from grader.sandbox.isolation import layers as isolation
+from grader.sandbox.isolation.jail import Jail, runtime_command
+from grader.sandbox.isolation.layers import FLOOR, Layer
+from grader.sandbox.isolation.mounts import prepare_parent
 from grader.sandbox.limits import Limits, default_limits
 
 RUNTIME_SOURCE = Path(__file__).resolve().parents[1] / "runtime"
@@ -62,7 +64,7 @@ class ChildOutcome:
     problem: str | None = None
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
-    isolation: str = isolation.FLOOR
+    isolation: str = FLOOR
     uid: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -87,7 +89,7 @@ def runtime_dir() -> Path:
 
 
 def run_child_in(
-    layer: isolation.Layer,
+    layer: Layer,
     request: dict[str, Any],
     module_source: bytes,
     *,
@@ -114,7 +116,7 @@ def run_child_in(
 
 
 def _run_spawned(
-    layer: isolation.Layer, request: dict[str, Any], module_source: bytes, limits: Limits
+    layer: Layer, request: dict[str, Any], module_source: bytes, limits: Limits
 ) -> ChildOutcome:
     """One run in a freshly started, freshly isolated interpreter."""
     nonce = secrets.token_hex(16)
@@ -132,7 +134,7 @@ def _run_spawned(
         }
         for name, data in files.items():
             (work / name).write_bytes(data)
-        jail = layer.jail(work, files, runtime_dir(), limits)
+        jail = Jail.open(layer, work, files, runtime_dir(), limits)
         spec = jail.confine_spec()
         if spec is not None:
             # The confinement folders are only known now (the run folder is new).
@@ -144,16 +146,16 @@ def _run_spawned(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _spawn(work: Path, limits: Limits, jail: isolation.Jail, nonce: str) -> ChildOutcome:
+def _spawn(work: Path, limits: Limits, jail: Jail, nonce: str) -> ChildOutcome:
     result_read, result_write = os.pipe()
-    command = isolation.runtime_command(
+    command = runtime_command(
         jail.executable,
         _BOOT,
         "request.json",
         str(result_write),
         str(runtime_dir()),
     )
-    isolation.prepare_parent()
+    prepare_parent()
     started = time.monotonic()
     try:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
@@ -202,7 +204,7 @@ def _spawn(work: Path, limits: Limits, jail: isolation.Jail, nonce: str) -> Chil
 
 
 def _run_in_forkserver(
-    layer: isolation.Layer, request: dict[str, Any], module_source: bytes, limits: Limits
+    layer: Layer, request: dict[str, Any], module_source: bytes, limits: Limits
 ) -> ChildOutcome:
     """One run forked by a warm server that already sits inside the layer's isolation."""
     nonce = secrets.token_hex(16)
@@ -284,7 +286,7 @@ def _conclude(outcome: ChildOutcome, raw: bytes, nonce: str, limits: Limits) -> 
     return outcome
 
 
-def _exit_status(code: int | None, stderr: str, jail: isolation.Jail) -> tuple[int | None, str]:
+def _exit_status(code: int | None, stderr: str, jail: Jail) -> tuple[int | None, str]:
     """The child's own exit status, seen through the wrapper that started it."""
     if code == 1 and _UNSHARE_KILLED in stderr:
         # `unshare` passes its child's death by signal on by raising the same signal, which
@@ -396,7 +398,7 @@ def _collect(  # noqa: PLR0917 - one private call site, every argument needed
     limits: Limits,
     outcome: ChildOutcome,
     started: float,
-    jail: isolation.Jail,
+    jail: Jail,
     reaper: _Reaper,
 ) -> None:
     """Read until every pipe closes, the deadline, a flood, a full disk, or leftovers."""
