@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.runtime import confine
+from grader.sandbox.protocol import Confinement
 
 ENV_VAR = "ASYNCIO_KIT_ISOLATION"
 #: Canonical order of the parts of a layer's name.
@@ -138,7 +139,7 @@ def choose(probe: Callable[[Layer], str | None]) -> Layer:
     return Layer((), landlock_abi=abi, notes=tuple(notes))
 
 
-def verify(layer: Layer, facts: Any, confined: Any, uid: int | None) -> str | None:
+def verify(layer: Layer, facts: Any, confined: Confinement | None, uid: int | None) -> str | None:
     """Check a probe child's report against what `layer` promises; None if all holds."""
     if not isinstance(facts, dict):
         return "probe child returned no facts"
