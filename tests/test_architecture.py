@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from grader.commands.cli import SUBCOMMANDS
+
 GRADER = ROOT / "grader"
 
 #: The layers, lowest first; a module may import its own layer and the ones before it. The
@@ -182,3 +184,11 @@ def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
         "def f():\n    from grader.sandbox import runs\n"
     )
     assert _imports("grader.model.fake", source) == {"grader.model.kit", "grader.sandbox.runs"}
+
+
+def test_subcommands_imported_by_name_sit_at_or_below_the_commands_layer() -> None:
+    """`python -m grader SUBCOMMAND` imports its module by name, which the graph cannot see."""
+    rank = {layer: index for index, layer in enumerate(LAYERS)}
+    for name, module in SUBCOMMANDS.items():
+        assert module in MODULES, f"subcommand {name}: no module {module}"
+        assert rank[str(_layer(module))] <= rank["commands"], f"{name}: {module} is above commands"

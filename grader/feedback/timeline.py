@@ -9,7 +9,7 @@ times, so its lines are placed, in the learner's order, on the lane of the task 
 printed each one (or a `?` lane), and both are marked where they differ.
 
 One layout feeds every output: plain text (inside the Markdown feedback and the JSON), rich
-`Text` for the terminal (learner text is never read as markup) and, in `svg_timeline`, SVG. No
+`Text` for the terminal (learner text is never read as markup) and, in `svg`, SVG. No
 line is ever wider than the width asked for: text wraps inside its lane, and when there are too
 many tasks for columns the lanes shrink to a narrow gutter beside one text column.
 
