@@ -1,0 +1,130 @@
+"""How a snippet's plain `asyncio.run()` reaches the virtual-clock loop, on every Python.
+
+A snippet calls `asyncio.run(main())` (or builds an `asyncio.Runner`, or calls
+`asyncio.new_event_loop()`) and must get a `VirtualClockLoop` without knowing it. There are two
+routes, and `install` takes one:
+
+- **policy** (3.10-3.13): an event-loop policy whose `new_event_loop` builds the virtual loop,
+  as the kit always did. The policy system is deprecated in 3.14 (a `DeprecationWarning` on
+  every use) and removed in 3.16, so this route is never taken on 3.14 or later.
+- **factory** (3.14 and later; on older Pythons when asked, so that the route is tested on the
+  interpreters this kit is developed on): `asyncio.Runner`'s default `loop_factory` becomes the
+  virtual loop (and `asyncio.run`, which builds a `Runner` on 3.11+, follows), and
+  `asyncio.new_event_loop` returns one (`asyncio.run` on 3.10 calls it; so does a snippet that
+  drives a loop by hand). A loop made by a `loop_factory` is not set as the current loop, as on a
+  real 3.14; inside it `get_event_loop()` returns the running loop, as everywhere.
+
+Either way every loop made is kept, so the child can find the first guard that stopped a run.
+Nothing here touches the policy API outside the version-gated policy route.
+
+Standard library only: this module runs inside the learner's sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .virtual_loop import VirtualClockLoop
+
+#: The routes `install` knows; "auto" picks the one this Python needs.
+ROUTES = ("auto", "policy", "factory")
+
+#: The first Python whose event-loop policy API is deprecated.
+POLICY_DEPRECATED = (3, 14)
+
+
+def choose(requested: str | None, version: tuple[int, ...] = tuple(sys.version_info)) -> str:
+    """The route to take: "factory" on 3.14+, else what was asked ("policy" by default).
+
+    An unknown name is treated as "auto": the request comes from the grader, and a typo in a
+    test switch must not take the grading down.
+    """
+    if version[:2] >= POLICY_DEPRECATED:
+        return "factory"
+    if requested == "factory":
+        return "factory"
+    return "policy"
+
+
+class LoopRoute:
+    """The installed route: which one it is, and every virtual loop made through it so far."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.options = options
+        self.loops: list[VirtualClockLoop] = []
+
+    def new_loop(self) -> VirtualClockLoop:
+        """A fresh virtual loop with the run's options (observer, limits), remembered."""
+        loop = VirtualClockLoop(**self.options)
+        self.loops.append(loop)
+        return loop
+
+
+def install(requested: str | None, **options: Any) -> LoopRoute:
+    """Make every new event loop of this process a virtual one; return the route taken.
+
+    `options` are `VirtualClockLoop`'s keyword arguments (`observer`, `max_steps`, ...).
+    Called once per process (a sandbox child runs one request), before the snippet loads.
+    """
+    route = LoopRoute(choose(requested), options)
+    if route.name == "policy":
+        _install_policy(route)
+    else:
+        _install_factory(route)
+    return route
+
+
+def _install_policy(route: LoopRoute) -> None:
+    if sys.version_info >= POLICY_DEPRECATED:  # pragma: no cover - `choose` never picks it there
+        msg = "the event-loop policy route is not used on Python 3.14 and later"
+        raise RuntimeError(msg)
+    # Defined here, not at import: the base class is itself deprecated API on 3.14+.
+    base: Any = asyncio.DefaultEventLoopPolicy
+
+    class _Policy(base):  # type: ignore[misc]  # a runtime-chosen base class
+        def new_event_loop(self) -> VirtualClockLoop:
+            return route.new_loop()
+
+    asyncio.set_event_loop_policy(_Policy())
+
+
+def _install_factory(route: LoopRoute) -> None:
+    real_defaults = _real_default_factories()
+
+    def new_event_loop() -> VirtualClockLoop:
+        return route.new_loop()
+
+    asyncio.new_event_loop = new_event_loop
+    asyncio.events.new_event_loop = new_event_loop  # where asyncio.run looks it up on 3.10
+    runner_class: Any = getattr(asyncio, "Runner", None)  # 3.11+
+    if runner_class is None:
+        return
+
+    class VirtualRunner(runner_class):  # type: ignore[misc]  # a runtime-chosen base class
+        """`asyncio.Runner` whose loop is virtual unless the snippet names a loop of its own."""
+
+        def __init__(
+            self, *, debug: bool | None = None, loop_factory: Callable[[], Any] | None = None
+        ) -> None:
+            # asyncio's own default loops would escape the virtual clock: swap them too.
+            if loop_factory is None or loop_factory in real_defaults:
+                loop_factory = route.new_loop
+            super().__init__(debug=debug, loop_factory=loop_factory)
+
+    VirtualRunner.__name__ = VirtualRunner.__qualname__ = "Runner"
+    VirtualRunner.__module__ = runner_class.__module__
+    asyncio.Runner = VirtualRunner  # type: ignore[misc]
+    asyncio.runners.Runner = VirtualRunner  # type: ignore[misc]  # what asyncio.run builds
+
+
+def _real_default_factories() -> tuple[Callable[[], Any], ...]:
+    """asyncio's own loop constructors, as a snippet would name them for `loop_factory`."""
+    found: list[Callable[[], Any]] = [asyncio.new_event_loop, asyncio.SelectorEventLoop]
+    event_loop = getattr(asyncio, "EventLoop", None)  # 3.13+
+    if event_loop is not None:
+        found.append(event_loop)
+    return tuple(found)
