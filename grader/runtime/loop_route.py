@@ -5,7 +5,8 @@ A snippet calls `asyncio.run(main())` (or builds an `asyncio.Runner`, or calls
 routes, and `install` takes one:
 
 - **policy** (3.10-3.13): an event-loop policy whose `new_event_loop` builds the virtual loop,
-  as the kit always did. The policy system is deprecated in 3.14 (a `DeprecationWarning` on
+  as the kit always did (and a snippet that names asyncio's own loop as `asyncio.run`'s
+  `loop_factory` gets the virtual one too). The policy system is deprecated in 3.14 (a `DeprecationWarning` on
   every use) and removed in 3.16, so this route is never taken on 3.14 or later.
 - **factory** (3.14 and later; on older Pythons when asked, so that the route is tested on the
   interpreters this kit is developed on): `asyncio.Runner`'s default `loop_factory` becomes the
@@ -90,28 +91,39 @@ def _install_policy(route: LoopRoute) -> None:
             return route.new_loop()
 
     asyncio.set_event_loop_policy(_Policy())
+    # Without a loop_factory the Runner asks the policy; asyncio's own loop named as one is
+    # swapped all the same.
+    _install_runner(route, by_default=False)
 
 
 def _install_factory(route: LoopRoute) -> None:
-    real_defaults = _real_default_factories()
-
     def new_event_loop() -> VirtualClockLoop:
         return route.new_loop()
 
     asyncio.new_event_loop = new_event_loop
     asyncio.events.new_event_loop = new_event_loop  # where asyncio.run looks it up on 3.10
-    runner_class: Any = getattr(asyncio, "Runner", None)  # 3.11+
-    if runner_class is None:
+    _install_runner(route, by_default=True)
+
+
+def _install_runner(route: LoopRoute, *, by_default: bool) -> None:
+    """Give `asyncio.Runner` (3.11+; `asyncio.run` builds one) the virtual loop.
+
+    `by_default`: as its default `loop_factory`; either way, a snippet that names one of
+    asyncio's own loops (`loop_factory=asyncio.EventLoop`, as 3.14 programs do) gets the virtual
+    loop instead, or it would escape the virtual clock and really sleep.
+    """
+    runner_class: Any = getattr(asyncio, "Runner", None)
+    if runner_class is None:  # 3.10: asyncio.run calls new_event_loop directly
         return
+    real_defaults = _real_default_factories()
 
     class VirtualRunner(runner_class):  # type: ignore[misc]  # a runtime-chosen base class
-        """`asyncio.Runner` whose loop is virtual unless the snippet names a loop of its own."""
+        """`asyncio.Runner` whose loop is virtual unless the snippet brings a loop of its own."""
 
         def __init__(
             self, *, debug: bool | None = None, loop_factory: Callable[[], Any] | None = None
         ) -> None:
-            # asyncio's own default loops would escape the virtual clock: swap them too.
-            if loop_factory is None or loop_factory in real_defaults:
+            if (loop_factory is None and by_default) or loop_factory in real_defaults:
                 loop_factory = route.new_loop
             super().__init__(debug=debug, loop_factory=loop_factory)
 
