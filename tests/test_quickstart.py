@@ -82,7 +82,7 @@ def _quickstart_wanted() -> str | None:
         return f"{QUICKSTART_VAR}=0"
     if wanted != "1" and sys.version_info[:2] != (3, 11):
         return f"runs once per `nox -s tests`, on 3.11 (or set {QUICKSTART_VAR}=1)"
-    if os.geteuid() != 0:
+    if getattr(os, "geteuid", lambda: -1)() != 0:  # no geteuid on Windows
         return "needs root, to create an unprivileged learner"
     if shutil.which("useradd") is None or shutil.which("userdel") is None:
         return "needs useradd and userdel"
