@@ -105,7 +105,7 @@ def test_both_routes_print_the_same_truth_without_deprecation_warnings(
     assert len({json.dumps(lines(result)) for result in results.values()}) == 1
 
 
-_BY_HAND = '''
+_BY_HAND = """
 import asyncio
 import sys
 
@@ -131,7 +131,7 @@ def main() -> list[str]:
     if sys.version_info >= (3, 13):  # asyncio's own loop, named as a 3.14 program names it
         seen.append(asyncio.run(where(), loop_factory=asyncio.EventLoop))
     return seen
-'''
+"""
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -151,7 +151,9 @@ def test_the_readmes_quick_start_grades_as_a_learner_on_a_pep_668_python(
     shutil.copytree(kit / "solutions", kit / "exercises", dirs_exist_ok=True)
     subprocess.run(["chown", "-R", f"{name}:{name}", str(kit)], check=True)
 
-    found = run_as(name, "command -v python3 && python3 -c 'import sys; print(sys.prefix)'", kit, home)
+    found = run_as(
+        name, "command -v python3 && python3 -c 'import sys; print(sys.prefix)'", kit, home
+    )
     assert found.stdout.splitlines()[0] == str(SYSTEM_PYTHON), found.stdout + found.stderr
     refused = run_as(name, "python3 -m pip install --dry-run nox", kit, home)
     if "externally-managed-environment" not in refused.stdout + refused.stderr:
