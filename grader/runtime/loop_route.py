@@ -31,9 +31,6 @@ from typing import Any
 
 from .virtual_loop import VirtualClockLoop
 
-#: The routes `install` knows; "auto" picks the one this Python needs.
-ROUTES = ("auto", "policy", "factory")
-
 #: The first Python whose event-loop policy API is deprecated.
 POLICY_DEPRECATED = (3, 14)
 
