@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import truth, truth_cache
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.runs import Run
+from grader.grading import truth, truth_cache
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
+from grader.sandbox.runs import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,10 +27,11 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from grader.model.fsutil import atomic_write
 from grader.model.kit import Kit
+from grader.model.trace import Trace
 from grader.sandbox.runs import Run
 
 ENV_OFF = "ASYNCIO_KIT_TRUTH_CACHE"
@@ -102,7 +103,7 @@ def load(kit: Kit, key: str) -> Run | str | None:
             return str(data["failed"])
         run = data["run"]
         return Run(
-            trace=dict(run["trace"]),
+            trace=cast("Trace", dict(run["trace"])),
             returned=run["returned"],
             helpers=dict(run["helpers"]),
             warnings=tuple(str(w) for w in run["warnings"]),
