@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 from conftest import grade_to_json
-
 from grader.curriculum import Exercise, load
 from grader.kit import Kit
 from grader.runs import LOOP_ROUTE_VAR
+
 from grader.runtime import loop_route
 
 ROOT = Path(__file__).resolve().parent.parent

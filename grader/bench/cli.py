@@ -38,7 +38,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from grader.bench import cohort, figures, learner, naive, synth, tables
+from grader.bench import cohort, figures, learner, naive, ratios, synth, tables
 from grader.model import curriculum as curriculum_module
 from grader.model.fsutil import atomic_write
 from grader.model.kit import Kit, KitError
@@ -121,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only", nargs="+", metavar="ID", default=None, help="grade only these exercise ids"
+    )
+    parser.add_argument(
+        "--distinct",
+        type=_sizes,
+        default=(10, 30),
+        metavar="N,N",
+        help="sizes of the class of distinct uploads (default 10,30)",
+    )
+    parser.add_argument(
+        "--no-ratios",
+        action="store_true",
+        help="skip the figures against a cold interpreter start (cold start, watch, user...)",
     )
     parser.add_argument(
         "--show", type=Path, default=None, metavar="PATH", help="print a saved results file"
@@ -225,6 +237,14 @@ class Bench:
             },
         }
         only = args.only
+        if not args.no_ratios:
+            results["cold_ratios"] = ratios.measure(
+                self.kit.root,
+                work / "ratios",
+                repeats=args.repeats,
+                class_sizes=args.distinct,
+                progress=self.progress,
+            )
         results["learner"] = learner.measure(
             self.kit.root,
             self.kit.solutions,

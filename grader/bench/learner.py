@@ -43,13 +43,17 @@ _PROCESS_TIMEOUT = 900.0
 
 
 def clean_environment() -> dict[str, str]:
-    """The environment the bench runs the grader in: no pytest options, plain output."""
+    """The environment the bench runs the grader in: no pytest options, plain output.
+
+    The on-disk truth cache is off, so these figures keep their meaning (every truth and
+    reference run made and counted); `ratios` measures what the cache saves, separately.
+    """
     environment = {
         key: value
         for key, value in os.environ.items()
         if key not in {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH"}
     }
-    environment.update(NO_COLOR="1", COLUMNS="100")
+    environment.update(NO_COLOR="1", COLUMNS="100", ASYNCIO_KIT_TRUTH_CACHE="0")
     return environment
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grader.grading.truth import pristine_source
+from grader.grading.truth import kit_run
 from grader.model.curriculum import Exercise
-from grader.model.errors import LearnerCodeError
 from grader.model.kit import Kit
 from grader.model.ordering import Block, blocks_from_lines, flatten, score_order
 from grader.runtime.misbeliefs import NAMES
-from grader.sandbox.runs import Run, execute
+from grader.sandbox.runs import Run
 
 
 @dataclass(frozen=True)
@@ -106,20 +105,11 @@ class Diagnosis:
         }
 
 
-_cache: dict[tuple[str, int, str], Run | None] = {}
-
-
 def model_run(kit: Kit, exercise: Exercise, name: str) -> Run | None:
     """The pristine snippet run under a belief (None if the belief cannot run it); cached."""
-    path, source = pristine_source(kit, exercise)
-    key = (str(path), hash(source), name)
-    if key not in _cache:
-        try:
-            _cache[key] = execute(source, exercise.file, entry=exercise.entry, misbelief=name)
-        except LearnerCodeError:
-            # Under a wrong model some snippets crash or deadlock: that model explains nothing.
-            _cache[key] = None
-    return _cache[key]
+    run = kit_run(kit, exercise, misbelief=name)
+    # Under a wrong model some snippets crash or deadlock: that model explains nothing.
+    return None if isinstance(run, str) else run
 
 
 def model_blocks(kit: Kit, exercise: Exercise, name: str) -> list[Block] | None:

@@ -29,6 +29,10 @@ SESSION_KEY = pytest.StashKey["GradingSession"]()
 CREDIT_KEY = pytest.StashKey["Credit"]()
 
 
+#: The report's `isolation` when no code ran in a sandbox (every truth came from the disk cache).
+NO_CHILD_RAN = "none"
+
+
 class NotSubmittedError(Exception):
     """The exercise's file is missing, or its answer is still the stub's blank."""
 
@@ -203,10 +207,11 @@ class GradingSession:
             for exercise in self.curriculum
             if self.only is None or exercise.id in self.only
         ]
+        layer = probe.probed()
         return GradeReport(
             submission=str(self.submission.root),
             exercises=results,
-            isolation=probe.current().name,
+            isolation=layer.name if layer is not None else NO_CHILD_RAN,
         )
 
     def _exercise_result(self, exercise: Exercise) -> ExerciseResult:

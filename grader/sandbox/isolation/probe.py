@@ -72,6 +72,15 @@ def current() -> Layer:
     return _current
 
 
+def probed() -> Layer | None:
+    """The layer this process has chosen so far, or None while no child has been run.
+
+    A grade whose truths all came from the on-disk cache runs no child at all; its report says
+    so instead of paying for a probe whose answer nothing used.
+    """
+    return _current
+
+
 def reset() -> None:
     """Forget the probed layer (tests that change ASYNCIO_KIT_ISOLATION use it)."""
     global _current  # noqa: PLW0603 - see current()
