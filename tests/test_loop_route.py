@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 from conftest import grade_to_json
-from grader.curriculum import Exercise, load
-from grader.kit import Kit
-from grader.runs import LOOP_ROUTE_VAR
 
+from grader.model.curriculum import Exercise, load
+from grader.model.kit import Kit
 from grader.runtime import loop_route
+from grader.sandbox.runs import LOOP_ROUTE_VAR
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Kit(ROOT)
