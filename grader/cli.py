@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from . import curriculum as curriculum_module
+from . import check_kit
 from . import plugin as plugin_module
 from .classroom.junit import write_junit
 from .kit import Kit, KitError, UsageError
@@ -32,6 +32,7 @@ EXIT_BROKEN_KIT = 3
 #: Subcommands, each a module with `main(argv: list[str]) -> int`, imported only when used.
 SUBCOMMANDS: dict[str, str] = {
     "batch": "grader.classroom.batch",
+    "check-kit": "grader.check_kit",
     "hint": "grader.hints",
     "watch": "grader.watch",
 }
@@ -70,7 +71,7 @@ def grade(kit: Kit, submission: Path, only: set[str] | None) -> GradeReport:
     if not submission.is_dir():
         msg = f"submission folder not found: {submission}"
         raise UsageError(msg)
-    exercises = curriculum_module.load(kit.curriculum_file)
+    exercises = check_kit.check_schema(kit)  # a broken kit stops before anything is graded
     known = {exercise.id for exercise in exercises}
     unknown = sorted((only or set()) - known)
     if unknown:
