@@ -105,7 +105,7 @@ def schema_problems(kit: Kit) -> list[str]:
 
 
 @functools.lru_cache(maxsize=8)
-def _checked(root: Path, stamp: tuple[float, ...]) -> tuple[Exercise, ...]:
+def _checked(root: Path, _stamp: tuple[float, ...]) -> tuple[Exercise, ...]:
     kit = Kit(root)
     problems = schema_problems(kit)
     if problems:

@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = grade(kit, submission, set(args.only) if args.only else None)
     except UsageError as exc:
-        console.print(f"usage error: {exc}", markup=False, style="red")
+        console.print(f"usage error: {exc}", markup=False, style="red", soft_wrap=True)
         return EXIT_USAGE
     except KitError as exc:
-        console.print(f"the kit is broken: {exc}", markup=False, style="red")
+        console.print(f"the kit is broken: {exc}", markup=False, style="red", soft_wrap=True)
         return EXIT_BROKEN_KIT
     if args.json is not None:
         report.write_json(args.json)

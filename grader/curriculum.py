@@ -94,7 +94,7 @@ def _check_file(file: Any, where: str) -> None:
         raise KitError(msg)
 
 
-def _exercise(raw: dict[str, Any], where: str) -> Exercise:
+def _exercise(raw: Any, where: str) -> Exercise:
     if not isinstance(raw, dict):
         msg = f"{where}: each [[exercise]] must be a table"
         raise KitError(msg)

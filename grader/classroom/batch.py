@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import hashlib
 import json
 import os
@@ -150,10 +151,14 @@ class Options:
     regrade: bool = False
     timeout: float = DEFAULT_TIMEOUT
     run_id: str = field(default_factory=outputs.new_run_id)
+    #: False when the cache folder cannot be written (the batch then grades without one).
+    use_cache: bool = True
 
     @property
     def cache(self) -> Path | None:
         """Where reports are kept between runs: beside the outputs, or nowhere."""
+        if not self.use_cache:
+            return None
         if self.feedback is not None:
             return self.feedback / ".cache"
         if self.csv is not None:
@@ -238,7 +243,7 @@ def _consistent(report: GradeReport, curriculum: Sequence[Exercise]) -> bool:
         return True
     if [result.id for result in report.exercises] != [exercise.id for exercise in curriculum]:
         return False
-    for result, exercise in zip(report.exercises, curriculum):
+    for result, exercise in zip(report.exercises, curriculum, strict=True):
         if result.max_score != float(exercise.points) or not 0 <= result.score <= result.max_score:
             return False
         if result.status == "passed" and result.score != result.max_score:
@@ -298,13 +303,19 @@ def cache_key(fingerprint: str, digest: str, only: Sequence[str] | None) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+def _ignore(reason: str) -> None:
+    """A cache warning nobody asked to hear (callers that pass no `warn`)."""
+    del reason
+
+
 def process_upload(
     upload: intake.Upload,
     curriculum: Sequence[Exercise],
     options: Options,
     fingerprint: str,
     grader: Grader,
-    warn: Callable[[str], None] = lambda reason: None,
+    *,
+    warn: Callable[[str], None] = _ignore,
 ) -> Outcome:
     """Intake, cache lookup and grading of one upload; never raises for a bad upload."""
     started = time.monotonic()
@@ -392,7 +403,7 @@ def run_batch(
     try:
         for upload in uploads:
             future = pool.submit(
-                process_upload, upload, curriculum, options, fingerprint, grade, warn
+                process_upload, upload, curriculum, options, fingerprint, grade, warn=warn
             )
             futures[future] = upload
         for future in concurrent.futures.as_completed(futures):
@@ -459,14 +470,6 @@ class _Progress:
         else:
             width = len(str(self.total))
             print(f"[{self.done:>{width}}/{self.total}] {line}", flush=True)  # noqa: T201
-
-
-def _log_line(outcome: Outcome) -> str:
-    if outcome.report is None:
-        return f"{outcome.student}: NOT GRADED - {outcome.error}"
-    report = outcome.report
-    how = "unchanged, reused" if outcome.reused else f"{outcome.seconds:.1f} s"
-    return f"{outcome.student}: {report.score:g}/{report.max_score:g} ({how})"
 
 
 def _log_line(outcome: Outcome) -> str:
@@ -549,6 +552,48 @@ def _stale_feedback(folder: Path, keep: set[str], run_id: str) -> list[Path]:
     return stale
 
 
+def _write_feedback(
+    outcomes: Sequence[Outcome],
+    folder: Path,
+    context: gradebook.RunContext,
+    written: Written,
+    console: Console,
+) -> None:
+    """One .md and one .html per student, then the stale files of earlier runs removed."""
+    run_id = context.run_id
+    names = feedback_names([outcome.student for outcome in outcomes])
+    failures = 0
+    first_failure = ""
+    for outcome in outcomes:
+        stem = names[outcome.student]
+        markdown = (
+            _run_marker(run_id) + "\n" + feedback_md.student_markdown(outcome, context=context)
+        )
+        try:
+            outputs.atomic_write(folder / f"{stem}.md", markdown)
+            outputs.atomic_write(
+                folder / f"{stem}.html", _html_with_run(_student_html(outcome), run_id)
+            )
+        except OSError as exc:
+            failures += 1
+            first_failure = first_failure or str(exc)
+    if failures:
+        written.failed.append(
+            f"{failures} of {len(outcomes)} students' feedback in {folder} ({first_failure})"
+        )
+    else:
+        written.wrote.append(f"feedback: {folder}/ (one .md and one .html per student)")
+    keep = {f"{stem}{suffix}" for stem in names.values() for suffix in (".md", ".html")}
+    stale = _stale_feedback(folder, keep, run_id)
+    for old in stale:
+        try:
+            old.unlink()
+        except OSError:  # noqa: PERF203 - one file that cannot be removed must not stop the rest
+            written.failed.append(f"removing stale feedback {old}")
+    if stale:
+        console.print(Text(f"removed {len(stale)} feedback file(s) of students not in this run"))
+
+
 def write_outputs(
     outcomes: Sequence[Outcome],
     curriculum: Sequence[Exercise],
@@ -558,7 +603,6 @@ def write_outputs(
 ) -> Written:
     """Write feedback, gradebook and summary, each atomically; go on past a failed one."""
     written = Written()
-    run_id = options.run_id
 
     def attempt(label: str, action: Callable[[], object]) -> bool:
         try:
@@ -570,7 +614,7 @@ def write_outputs(
         return True
 
     manifest: dict[str, Any] = {
-        "run": run_id,
+        "run": options.run_id,
         "state": "writing",
         "python": context.python,
         "class_python": context.class_python,
@@ -578,46 +622,14 @@ def write_outputs(
         "students": len(outcomes),
     }
     if options.feedback is not None:
-        folder = options.feedback
-        path = folder / MANIFEST
+        path = options.feedback / MANIFEST
 
         def manifest_write() -> None:
             outputs.atomic_write(path, json.dumps(manifest, indent=2) + "\n")
 
         if not attempt(f"run record {path}", manifest_write):
             written.wrote.clear()
-        names = feedback_names([outcome.student for outcome in outcomes])
-        failures = 0
-        first_failure = ""
-        for outcome in outcomes:
-            stem = names[outcome.student]
-            markdown = (
-                _run_marker(run_id) + "\n" + feedback_md.student_markdown(outcome, context=context)
-            )
-            try:
-                outputs.atomic_write(folder / f"{stem}.md", markdown)
-                page = _html_with_run(_student_html(outcome), run_id)
-                outputs.atomic_write(folder / f"{stem}.html", page)
-            except OSError as exc:
-                failures += 1
-                first_failure = first_failure or str(exc)
-        if failures:
-            written.failed.append(
-                f"{failures} of {len(outcomes)} feedback files in {folder} ({first_failure})"
-            )
-        else:
-            written.wrote.append(f"feedback: {folder}/ (one .md and one .html per student)")
-        keep = {f"{stem}{suffix}" for stem in names.values() for suffix in (".md", ".html")}
-        stale = _stale_feedback(folder, keep, run_id)
-        for old in stale:
-            try:
-                old.unlink()
-            except OSError:
-                written.failed.append(f"removing stale feedback {old}")
-        if stale:
-            console.print(
-                Text(f"removed {len(stale)} feedback file(s) of students not in this run")
-            )
+        _write_feedback(outcomes, options.feedback, context, written, console)
     if options.csv is not None:
         csv_path = options.csv
         attempt(
@@ -665,11 +677,11 @@ def python_check(course: Course, *, allow: bool) -> tuple[str | None, str | None
         "([course] python in exercises/info.toml)"
     )
     if not allow:
-        return (
+        refusal = (
             f"{text}; run it with Python {declared} (e.g. `uv run --python {declared} python -m "
-            "grader batch ...`), or pass --any-python to grade anyway",
-            None,
+            "grader batch ...`), or pass --any-python to grade anyway"
         )
+        return refusal, None
     return None, (
         f"WARNING: {text}. Grades may differ from Gradescope and GitHub Classroom; "
         "exercises this Python cannot run score nothing"
@@ -680,7 +692,7 @@ def python_check(course: Course, *, allow: bool) -> tuple[str | None, str | None
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM stops the batch the way Ctrl-C does (finished grades kept, exit 130)."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -711,7 +723,9 @@ def main(argv: list[str]) -> int:
         return EXIT_OUTPUTS
 
 
-def _main(args: argparse.Namespace, console: Console) -> int:  # noqa: PLR0911 - one exit per failure
+def _main(  # noqa: C901, PLR0911, PLR0912 - a pipeline of checks, each with its own exit status
+    args: argparse.Namespace, console: Console
+) -> int:
     kit = Kit.installed()
     try:
         curriculum = check_kit.check_schema(kit)
@@ -739,22 +753,25 @@ def _main(args: argparse.Namespace, console: Console) -> int:  # noqa: PLR0911 -
     if refusal is not None:
         _say(console, f"usage error: {refusal}", "red")
         return EXIT_USAGE
-    if python_warning is not None:
-        _say(console, python_warning, "bold red" if python_warning.startswith("W") else "yellow")
     with ExitStack() as stack:
         problem = _prepare_outputs(options, stack)
         if problem is not None:
             _say(console, f"usage error: {problem}", "red")
             return EXIT_USAGE
+        if python_warning is not None:
+            style = "bold red" if python_warning.startswith("W") else "yellow"
+            _say(console, python_warning, style)
         if options.cache is not None:
             try:
                 outputs.check_writable(options.cache, "grade cache", folder=True)
             except OSError as exc:
                 _say(
                     console,
-                    f"warning: {exc}; grading goes on without a cache (a rerun grades again)",
+                    f"warning: {exc}; every grade of this run is kept and written, but without "
+                    "a cache a rerun grades everyone again",
                     "yellow",
                 )
+                options = dataclasses.replace(options, use_cache=False)
         _warn_unfinished(console, options)
         selected = tuple(e for e in curriculum if options.only is None or e.id in options.only)
         excluded = [path for path in (options.csv, options.feedback, options.summary_path) if path]
@@ -816,20 +833,33 @@ def _prepare_outputs(options: Options, stack: ExitStack) -> str | None:
     summary = options.summary_path
     if summary is not None:
         checks.append((summary, "summary", False))
-    for path, what, folder in checks:
-        try:
-            outputs.check_writable(path, what, folder=folder)
-        except OSError as exc:
-            return str(exc)
+    problems = [_unwritable(path, what, folder=folder) for path, what, folder in checks]
+    if any(problems):
+        return next(problem for problem in problems if problem)
     for path, what, folder in checks:
         lock = outputs.OutputLock(path, what, folder=folder)
-        try:
-            lock.acquire()
-        except outputs.LockedError as exc:
-            return str(exc)
-        except OSError as exc:
-            return f"cannot lock the {what} {path}: {exc.strerror or exc}"
+        problem = _lock(lock)
+        if problem is not None:
+            return problem
         stack.callback(lock.release)
+    return None
+
+
+def _unwritable(path: Path, what: str, *, folder: bool) -> str | None:
+    try:
+        outputs.check_writable(path, what, folder=folder)
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+def _lock(lock: outputs.OutputLock) -> str | None:
+    try:
+        lock.acquire()
+    except outputs.LockedError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot lock the {lock.what} {lock.output}: {exc.strerror or exc}"
     return None
 
 

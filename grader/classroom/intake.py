@@ -172,10 +172,6 @@ def _gradescope_submitters(path: Path) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _canvas_file(name: str) -> re.Match[str] | None:
-    return _CANVAS.match(name)
-
-
 def _latest_canvas(
     entries: list[tuple[re.Match[str], Path]],
 ) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -229,41 +225,16 @@ def discover(submissions: Path, exclude: Iterable[Path] = ()) -> list[Upload]:
             or entry.resolve() in skipped
         ):
             continue
-        if entry.is_symlink():
-            found.append(Upload(name, entry, f"{name} is a symbolic link; links are not followed"))
-            continue
         moodle_match = _MOODLE.match(name)
-        if moodle_match:
+        canvas_match = _CANVAS.match(name) if entry.is_file() else None
+        if moodle_match and not entry.is_symlink():
             moodle[moodle_match.group("id")].append((moodle_match, entry))
-            continue
-        if entry.is_file() and (match := _canvas_file(name)) is not None:
-            canvas[match.group("user")].append((match, entry))
-            continue
-        if entry.is_dir() and name in gradescope:
-            people = gradescope[name] or [(name, "")]
-            for student, person in people:
-                others = [other for other, _ in people if other != student]
-                notes = (f"group submission {name}, with {', '.join(others)}",) if others else ()
-                found.append(
-                    Upload(student, entry, name=person, notes=(*notes, f"Gradescope {name}"))
-                )
-        elif entry.is_dir():
-            found.append(Upload(name, entry))
-        elif entry.is_file() and name.lower().endswith(".zip"):
-            found.append(Upload(name[: -len(".zip")], entry))
+        elif canvas_match and not entry.is_symlink():
+            canvas[canvas_match.group("user")].append((canvas_match, entry))
         else:
-            found.append(Upload(name, entry, f"{name} is neither a folder nor a .zip archive"))
-    for user, entries in canvas.items():
-        files, notes = _latest_canvas(entries)
-        student_name = entries[0][0].group("name")
-        if len(files) == 1 and files[0][0].lower().endswith(".zip"):
-            found.append(Upload(user, files[0][1], name=student_name, notes=tuple(notes)))
-        else:
-            found.append(
-                Upload(user, files[0][1], name=student_name, notes=tuple(notes), files=tuple(files))
-            )
-    for participant, entries in moodle.items():
-        found.append(_moodle_upload(participant, entries))
+            found += _plain_uploads(entry, gradescope.get(name))
+    found += [_canvas_upload(user, entries) for user, entries in canvas.items()]
+    found += [_moodle_upload(participant, entries) for participant, entries in moodle.items()]
     counts = Counter(upload.student for upload in found)
     uploads: list[Upload] = []
     for student in sorted(counts, key=str.lower):
@@ -275,6 +246,37 @@ def discover(submissions: Path, exclude: Iterable[Path] = ()) -> list[Upload]:
             problem = f"two uploads for the same student ({names}); keep one and grade again"
             uploads.append(Upload(student, mine[0].path, problem, name=mine[0].name))
     return uploads
+
+
+def _plain_uploads(entry: Path, submitters: list[tuple[str, str]] | None) -> list[Upload]:
+    """A folder or a zip named by the student id (or a Gradescope submission folder)."""
+    name = entry.name
+    if entry.is_symlink():
+        return [Upload(name, entry, f"{name} is a symbolic link; links are not followed")]
+    if entry.is_dir() and submitters is not None:
+        people = submitters or [(name, "")]
+        uploads = []
+        for student, person in people:
+            others = [other for other, _ in people if other != student]
+            notes = [f"Gradescope {name}"]
+            if others:
+                notes.append(f"group submission {name}, with {', '.join(others)}")
+            uploads.append(Upload(student, entry, name=person, notes=tuple(notes)))
+        return uploads
+    if entry.is_dir():
+        return [Upload(name, entry)]
+    if entry.is_file() and name.lower().endswith(".zip"):
+        return [Upload(name[: -len(".zip")], entry)]
+    return [Upload(name, entry, f"{name} is neither a folder nor a .zip archive")]
+
+
+def _canvas_upload(user: str, entries: list[tuple[re.Match[str], Path]]) -> Upload:
+    """One Canvas user's loose files (or their one zip), the latest of each resubmission."""
+    files, notes = _latest_canvas(entries)
+    student_name = entries[0][0].group("name")
+    if len(files) == 1 and files[0][0].lower().endswith(".zip"):
+        return Upload(user, files[0][1], name=student_name, notes=tuple(notes))
+    return Upload(user, files[0][1], name=student_name, notes=tuple(notes), files=tuple(files))
 
 
 def _moodle_upload(participant: str, entries: list[tuple[re.Match[str], Path]]) -> Upload:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-try:
+if sys.platform != "win32":
     import fcntl
-except ImportError:  # pragma: no cover - Windows: no advisory locks, see OutputLock
-    fcntl = None  # type: ignore[assignment]
 
 
 class OutputError(OSError):
@@ -120,7 +119,7 @@ class OutputLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise LockedError naming the process that holds it."""
-        if fcntl is None:  # pragma: no cover - Windows
+        if sys.platform == "win32":  # pragma: no cover - no advisory locks there
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
