@@ -62,6 +62,13 @@ def release(session: nox.Session) -> None:
     session.run("python", "-m", "grader.classroom.release", *session.posargs)
 
 
+@nox.session(name="check-kit", default=False)
+def check_kit(session: nox.Session) -> None:
+    """Check the kit itself: schema, stubs score zero, solutions full, truth stable."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader", "check-kit", *session.posargs)
+
+
 @nox.session(default=False)
 def gradescope(session: nox.Session) -> None:
     """Build a Gradescope autograder bundle: nox -s gradescope -- OUT.zip."""

@@ -25,7 +25,7 @@ from grader.answers import read_prediction
 from grader.classroom import batch, intake
 from grader.classroom.feedback_md import safe_filename
 from grader.classroom.grading import GradingError
-from grader.curriculum import Exercise
+from grader.curriculum import Exercise, course
 from grader.kit import Kit
 from grader.results import GradeReport
 
@@ -257,9 +257,10 @@ def build_class(  # noqa: PLR0915 - the whole class in one place, upload by uplo
     _write_folder(subs / "xu", solved)
     (subs / "xu.zip").write_bytes(_zip_bytes(solved))
     expect["xu"] = Expect("error", "two uploads")
+    # A Moodle folder: keyed by its participant id, the name beside it.
     lms = "Ye, Jun_12345_assignsubmission_file_"
     _write_folder(subs / lms, {p2.file: solved[p2.file]}, "exercises/")
-    expect[lms] = Expect(scores={p2.id: float(p2.points)})
+    expect["12345"] = Expect(scores={p2.id: float(p2.points)})
 
     # What an export leaves around that is not an upload.
     (subs / ".DS_Store").write_bytes(b"\0\0")
@@ -294,7 +295,7 @@ def graded_class(
 STUDENTS = [
     "ada", "babbage", "curie", "dijkstra", "euler", "fermi", "gauss", "hopper", "ito", "jackson",
     "kahan", "lovelace", "mirzakhani", "noether", "ohm", "pascal", "quine", "ramanujan",
-    "shannon", "turing", "ulam", "volta", "watt.txt", "xu", "Ye, Jun_12345_assignsubmission_file_",
+    "shannon", "turing", "ulam", "volta", "watt.txt", "xu", "12345",
 ]  # fmt: skip
 
 
@@ -305,14 +306,30 @@ def test_every_upload_has_exactly_one_row(graded_class: ClassBatch) -> None:
 
 def test_header_lists_every_exercise_in_curriculum_order(graded_class: ClassBatch) -> None:
     ids = [e.id for e in graded_class.curriculum]
-    assert graded_class.header == ["student", *ids, "total", "max", "status", "error"]
+    assert graded_class.header == [
+        "student",
+        "name",
+        *ids,
+        "total",
+        "max",
+        "status",
+        "error",
+        "notes",
+        "python",
+        "class_python",
+        "run",
+    ]
+    assert graded_class.rows["12345"]["name"] == "Ye, Jun"
+    assert len({row["run"] for row in graded_class.rows.values()}) == 1
 
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_row(graded_class: ClassBatch, student: str) -> None:
     expect = graded_class.expect[student]
     row = graded_class.rows[student]
-    maximum = sum(e.points for e in graded_class.picks.supported)
+    # The class's maximum, from its declared Python: the same whatever Python graded.
+    declared = course(Kit.installed().curriculum_file).python
+    maximum = sum(e.points for e in graded_class.curriculum if e.supported(declared))
     assert row["status"] == expect.status, row
     assert float(row["max"]) == maximum
     if expect.status == "error":
@@ -335,8 +352,10 @@ def test_feedback_file(graded_class: ClassBatch, student: str) -> None:
     expect = graded_class.expect[student]
     row = graded_class.rows[student]
     path = graded_class.out / "feedback" / f"{safe_filename(student)}.md"
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith(f"# Feedback: {student}\n")
+    marker, text = path.read_text(encoding="utf-8").split("\n", 1)
+    assert marker == f"<!-- asyncio-kit run {row['run']} -->"
+    who = f"{row['name']} ({student})" if row["name"] else student
+    assert text.startswith(f"# Feedback: {who}\n")
     if expect.status == "error":
         assert "could not be graded" in text
         assert row["error"].replace("<", "&lt;") in text

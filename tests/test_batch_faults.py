@@ -321,7 +321,12 @@ def test_a_second_batch_on_the_same_gradebook_is_refused(tmp_path: Path) -> None
     csv_path = tmp_path / "grades.csv"
     first = _start(subs, "--csv", str(csv_path))
     _until_first_graded(first)  # it holds the lock by now
-    second = run_batch(subs, "--csv", str(csv_path))
+    # Frozen while it holds the lock, so the second batch surely starts during the first.
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = run_batch(subs, "--csv", str(csv_path))
+    finally:
+        first.send_signal(signal.SIGCONT)
     stdout, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stdout + stderr
     assert second.returncode == 2, second.stdout + second.stderr

@@ -319,7 +319,9 @@ def process_upload(
 ) -> Outcome:
     """Intake, cache lookup and grading of one upload; never raises for a bad upload."""
     started = time.monotonic()
-    outcome = Outcome(student=upload.student, upload=str(upload.path), notes=upload.notes)
+    outcome = Outcome(
+        student=upload.student, upload=str(upload.path), notes=upload.notes, name=upload.name
+    )
     if upload.problem is not None:
         outcome.error = upload.problem
         return outcome
@@ -547,7 +549,7 @@ def _stale_feedback(folder: Path, keep: set[str], run_id: str) -> list[Path]:
             head = path.read_text(encoding="utf-8", errors="replace")[:400]
         except OSError:
             continue
-        if "asyncio-kit run" in head and run_id not in head:
+        if ("asyncio-kit run" in head or "asyncio-kit-run" in head) and run_id not in head:
             stale.append(path)
     return stale
 
