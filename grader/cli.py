@@ -28,6 +28,7 @@ from .results import GradeReport
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BROKEN_KIT = 3
+EXIT_INTERRUPTED = 130
 
 #: Subcommands, each a module with `main(argv: list[str]) -> int`, imported only when used.
 SUBCOMMANDS: dict[str, str] = {
@@ -124,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     except KitError as exc:
         console.print(f"the kit is broken: {exc}", markup=False, style="red", soft_wrap=True)
         return EXIT_BROKEN_KIT
+    except KeyboardInterrupt:
+        console.print("interrupted: nothing was graded or written", style="red")
+        return EXIT_INTERRUPTED
     if args.json is not None:
         report.write_json(args.json)
     if args.junit is not None:

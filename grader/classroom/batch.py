@@ -725,7 +725,7 @@ def main(argv: list[str]) -> int:
         return EXIT_OUTPUTS
 
 
-def _main(  # noqa: C901, PLR0911, PLR0912 - a pipeline of checks, each with its own exit status
+def _main(  # noqa: C901, PLR0911 - a pipeline of checks, each with its own exit status
     args: argparse.Namespace, console: Console
 ) -> int:
     kit = Kit.installed()
@@ -763,21 +763,15 @@ def _main(  # noqa: C901, PLR0911, PLR0912 - a pipeline of checks, each with its
         if python_warning is not None:
             style = "bold red" if python_warning.startswith("W") else "yellow"
             _say(console, python_warning, style)
-        if options.cache is not None:
-            try:
-                outputs.check_writable(options.cache, "grade cache", folder=True)
-            except OSError as exc:
-                _say(
-                    console,
-                    f"warning: {exc}; every grade of this run is kept and written, but without "
-                    "a cache a rerun grades everyone again",
-                    "yellow",
-                )
-                options = dataclasses.replace(options, use_cache=False)
+        options = _with_usable_cache(options, console)
         _warn_unfinished(console, options)
         selected = tuple(e for e in curriculum if options.only is None or e.id in options.only)
         excluded = [path for path in (options.csv, options.feedback, options.summary_path) if path]
-        uploads = intake.discover(options.submissions, exclude=excluded)
+        try:
+            uploads = intake.discover(options.submissions, exclude=excluded)
+        except OSError as exc:
+            _say(console, f"usage error: cannot read {options.submissions}: {exc}", "red")
+            return EXIT_USAGE
         if not uploads:
             _say(
                 console,
@@ -790,11 +784,16 @@ def _main(  # noqa: C901, PLR0911, PLR0912 - a pipeline of checks, each with its
             with _terminate_as_interrupt():
                 outcomes = run_batch(uploads, selected, options, kit=kit, console=console)
         except Interrupted as stop:
+            kept = (
+                "are kept in the cache"
+                if options.cache is not None
+                else "are not kept (this run has no cache)"
+            )
             _say(
                 console,
-                f"interrupted: {stop.finished} of {stop.total} students were graded and are "
-                "kept in the cache; no gradebook or feedback was written (the previous ones, "
-                "if any, are untouched). Run the same command again to resume.",
+                f"interrupted: {stop.finished} of {stop.total} students were graded and {kept}; "
+                "no gradebook or feedback was written (the previous ones, if any, are "
+                "untouched). Run the same command again to resume.",
                 "red",
             )
             return EXIT_INTERRUPTED
@@ -816,13 +815,27 @@ def _main(  # noqa: C901, PLR0911, PLR0912 - a pipeline of checks, each with its
     if written.failed:
         for line in written.failed:
             _say(console, f"NOT written: {line}", "red")
-        _say(
-            console,
-            "every grade is kept in the cache: fix the output and run the same command again",
-            "red",
-        )
+        kept = "every grade is kept in the cache" if options.cache else "this run had no cache"
+        _say(console, f"{kept}: fix the output and run the same command again", "red")
         return EXIT_OUTPUTS
     return EXIT_OK
+
+
+def _with_usable_cache(options: Options, console: Console) -> Options:
+    """The options, without a cache if its folder cannot be written (one warning says so)."""
+    if options.cache is None:
+        return options
+    try:
+        outputs.check_writable(options.cache, "grade cache", folder=True)
+    except OSError as exc:
+        _say(
+            console,
+            f"warning: {exc}; every grade of this run is kept and written, but without a "
+            "cache a rerun grades everyone again",
+            "yellow",
+        )
+        return dataclasses.replace(options, use_cache=False)
+    return options
 
 
 def _prepare_outputs(options: Options, stack: ExitStack) -> str | None:
