@@ -235,8 +235,9 @@ def test_a_full_disk_loses_no_grade_and_leaves_no_half_file(
         text = page.read_text(encoding="utf-8")
         assert text.startswith("<!-- asyncio-kit run ")
         assert text.endswith("\n")
-    record = json.loads((feedback / "run.json").read_text(encoding="utf-8"))
-    assert record["state"] in {"incomplete", "writing"}
+    record = feedback / "run.json"
+    if record.exists():  # when even that did not fit, the NOT written lines said it all
+        assert json.loads(record.read_text(encoding="utf-8"))["state"] != "complete"
 
 
 def test_every_output_carries_the_run_id_and_the_python(tmp_path: Path) -> None:

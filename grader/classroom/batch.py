@@ -624,13 +624,8 @@ def write_outputs(
         "students": len(outcomes),
     }
     if options.feedback is not None:
-        path = options.feedback / MANIFEST
-
-        def manifest_write() -> None:
-            outputs.atomic_write(path, json.dumps(manifest, indent=2) + "\n")
-
-        if not attempt(f"run record {path}", manifest_write):
-            written.wrote.clear()
+        # First: while the folder is being rewritten, its record says so ("writing").
+        _write_record(options.feedback, manifest, written)
         _write_feedback(outcomes, options.feedback, context, written, console)
     if options.csv is not None:
         csv_path = options.csv
@@ -650,11 +645,17 @@ def write_outputs(
         # Last: the record says "complete" only once everything else is on disk.
         manifest["state"] = "complete" if not written.failed else "incomplete"
         manifest["failed"] = list(written.failed)
-        try:
-            outputs.atomic_write(options.feedback / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        except OSError as exc:
-            written.failed.append(f"run record {options.feedback / MANIFEST} ({exc})")
+        _write_record(options.feedback, manifest, written)
     return written
+
+
+def _write_record(folder: Path, manifest: dict[str, Any], written: Written) -> None:
+    path = folder / MANIFEST
+    try:
+        outputs.atomic_write(path, json.dumps(manifest, indent=2) + "\n")
+    except OSError as exc:
+        if not any(line.startswith("run record") for line in written.failed):
+            written.failed.append(f"run record {path} ({exc})")
 
 
 # --- the command -------------------------------------------------------------------------------
