@@ -4,7 +4,8 @@
     python -m grader SUBCOMMAND ...   (see SUBCOMMANDS: each lives in its own module)
 
 Exit status is 0 whenever grading ran, whatever the score; 2 for a usage error; 3 when the kit
-itself is broken (bad metadata, a snippet that fails).
+itself is broken (bad metadata, a snippet that fails; `python -m grader check-kit` says all);
+130 when interrupted.
 """
 
 from __future__ import annotations

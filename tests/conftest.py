@@ -17,7 +17,7 @@ from grader.runtime.virtual_loop import VirtualClockLoop
 
 ROOT = Path(__file__).resolve().parent.parent
 # The kit's own tests run on every Python from 3.10 to 3.13, not only on the class's declared
-# one: batches they start grade anyway (and warn). tests/test_batch_faults.py checks the refusal.
+# one: batches they start grade anyway (and warn). tests/test_class_python.py checks the refusal.
 os.environ.setdefault("ASYNCIO_KIT_ANY_PYTHON", "1")
 
 
