@@ -434,6 +434,7 @@ def test_rerun_reuses_unchanged_uploads_and_regrades_changed_ones(
     first = run()
     assert set(first) == set(keep)
     assert not [line for line in first.values() if "reused" in line]
+
     def without_run_id() -> list[list[str]]:
         with (out / "grades.csv").open(encoding="utf-8", newline="") as handle:
             return [row[:-1] for row in csv.reader(handle)]  # `run` is the last column

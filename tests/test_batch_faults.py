@@ -240,6 +240,42 @@ def test_a_full_disk_loses_no_grade_and_leaves_no_half_file(
         assert json.loads(record.read_text(encoding="utf-8"))["state"] != "complete"
 
 
+def _fill(disk: Path) -> None:
+    """Use up every free block of `disk` (a new empty file still fits: tmpfs counts inodes apart)."""
+    with (disk / "filler").open("wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
+        except OSError:
+            pass
+
+
+def test_a_gradebook_that_cannot_be_replaced_is_said_to_be_from_another_run(
+    tmp_path: Path, tiny_disk: Path
+) -> None:
+    subs = make_class(tmp_path, CLASS)
+    csv_path, feedback = tiny_disk / "grades.csv", tmp_path / "feedback"
+    first = run_batch(subs, "--csv", str(csv_path), "--feedback", str(feedback))
+    assert first.returncode == 0, first.stdout + first.stderr
+    old_run = read_rows(csv_path)[0]["run"]
+    shutil.rmtree(subs / "bob")  # the class changed
+    _fill(tiny_disk)
+    second = run_batch(subs, "--csv", str(csv_path), "--feedback", str(feedback))
+    _no_traceback(second)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert f"NOT written: gradebook: {csv_path}" in second.stdout
+    # The old gradebook is whole and still names its own run ...
+    assert {row["run"] for row in read_rows(csv_path)} == {old_run}
+    assert "bob" in {row["student"] for row in read_rows(csv_path)}
+    # ... and the feedback folder says it is from another run, and that the gradebook is stale.
+    record = json.loads((feedback / "run.json").read_text(encoding="utf-8"))
+    assert record["run"] != old_run
+    assert record["state"] == "incomplete"
+    assert any(str(csv_path) in line for line in record["failed"])
+    assert record["run"] in (feedback / "ada.md").read_text(encoding="utf-8")
+
+
 def test_every_output_carries_the_run_id_and_the_python(tmp_path: Path) -> None:
     subs = make_class(tmp_path, {"ada": "solved", "bob": "stub"})
     csv_path, feedback = tmp_path / "grades.csv", tmp_path / "feedback"

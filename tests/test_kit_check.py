@@ -151,7 +151,9 @@ def test_batch_and_check_kit_stop_on_a_broken_kit(tmp_path: Path, breakage: str)
     ],
     ids=["grade", "batch", "release", "gradescope-build", "github-classroom"],
 )
-@pytest.mark.parametrize("breakage", ["entry not in the solution", "TOML syntax error"])
+@pytest.mark.parametrize(
+    "breakage", ["entry not in the solution", "TOML syntax error", "empty info.toml"]
+)
 def test_every_command_stops_on_a_broken_kit(
     tmp_path: Path, command: list[str], breakage: str
 ) -> None:

@@ -133,8 +133,10 @@ class OutputLock:
                 "wait for it to finish or choose another output"
             )
             raise LockedError(msg) from None
-        os.ftruncate(handle, 0)
-        os.write(handle, str(os.getpid()).encode())
+        # Who holds it, for the refusal message; best effort (a full disk must not stop us).
+        with contextlib.suppress(OSError):
+            os.ftruncate(handle, 0)
+            os.write(handle, str(os.getpid()).encode())
         self._handle = handle
 
     def release(self) -> None:
