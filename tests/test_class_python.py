@@ -2,7 +2,7 @@
 
 `[course] python` in exercises/info.toml decides the Python of the Gradescope bundle and the
 GitHub Classroom workflow, and the maximum in every output; a batch on another Python refuses
-(or, with --any-python, warns loudly and keeps the class's maximum).
+(or, with --any-python, warns loudly, in the terminal and in the summary).
 """
 
 from __future__ import annotations

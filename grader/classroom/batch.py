@@ -686,8 +686,8 @@ def python_check(course: Course, *, allow: bool) -> tuple[str | None, str | None
         )
         return refusal, None
     return None, (
-        f"WARNING: {text}. Grades may differ from Gradescope and GitHub Classroom; "
-        "exercises this Python cannot run score nothing"
+        f"WARNING: {text}. Grades may differ from Gradescope and GitHub Classroom, and "
+        "exercises this Python cannot run are not graded"
     )
 
 
@@ -798,13 +798,7 @@ def _main(  # noqa: C901, PLR0911 - a pipeline of checks, each with its own exit
                 "red",
             )
             return EXIT_INTERRUPTED
-        context = gradebook.RunContext(
-            run_id=options.run_id,
-            python=platform.python_version(),
-            class_python=course.python_label,
-            maximum=gradebook.max_points(selected, course),
-            warning=python_warning or "",
-        )
+        context = _context(options, selected, course, python_warning)
         # The outputs are written in a moment; a Ctrl-C now would only leave them half done.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         written = write_outputs(outcomes, selected, options, context, console)
@@ -820,6 +814,30 @@ def _main(  # noqa: C901, PLR0911 - a pipeline of checks, each with its own exit
         _say(console, f"{kept}: fix the output and run the same command again", "red")
         return EXIT_OUTPUTS
     return EXIT_OK
+
+
+def _context(
+    options: Options, selected: Sequence[Exercise], course: Course, warning: str | None
+) -> gradebook.RunContext:
+    """What every output says about this run.
+
+    On the class's Python the maximum is the class's. With --any-python on another one, it is
+    what this Python could grade (an exercise it cannot run is not graded, so not counted), and
+    the warning, repeated in the summary, gives both.
+    """
+    class_max = gradebook.max_points(selected, course)
+    here_max = gradebook.max_points(selected)
+    mismatch = course.python is not None and course.python != sys.version_info[:2]
+    text = warning or ""
+    if mismatch and here_max != class_max:
+        text += f" (here the maximum is {here_max:g}; the class's is {class_max:g})"
+    return gradebook.RunContext(
+        run_id=options.run_id,
+        python=platform.python_version(),
+        class_python=course.python_label,
+        maximum=here_max if mismatch else class_max,
+        warning=text,
+    )
 
 
 def _with_usable_cache(options: Options, console: Console) -> Options:
