@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import slow_classroom
 
 from grader.curriculum import Exercise, load
 from grader.kit import Kit
@@ -149,6 +150,7 @@ def _rewrite(path: Path, change: str) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
+@slow_classroom
 def test_tampered_or_partial_cache_entries_are_graded_again(
     tmp_path: Path, clean_gradebook: list[dict[str, str]]
 ) -> None:
@@ -215,6 +217,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@slow_classroom
 def test_a_full_disk_loses_no_grade_and_leaves_no_half_file(
     tmp_path: Path, tiny_disk: Path, clean_gradebook: list[dict[str, str]]
 ) -> None:
@@ -252,6 +255,7 @@ def _fill(disk: Path) -> None:
         os.close(handle)
 
 
+@slow_classroom
 def test_a_gradebook_that_cannot_be_replaced_is_said_to_be_from_another_run(
     tmp_path: Path, tiny_disk: Path
 ) -> None:
@@ -277,6 +281,7 @@ def test_a_gradebook_that_cannot_be_replaced_is_said_to_be_from_another_run(
     assert record["run"] in (feedback / "ada.md").read_text(encoding="utf-8")
 
 
+@slow_classroom
 def test_every_output_carries_the_run_id_and_the_python(tmp_path: Path) -> None:
     subs = make_class(tmp_path, {"ada": "solved", "bob": "stub"})
     csv_path, feedback = tmp_path / "grades.csv", tmp_path / "feedback"
@@ -329,6 +334,7 @@ def _until_first_graded(process: subprocess.Popen[str]) -> list[str]:
     pytest.fail("the batch ended before grading anyone: " + "".join(seen))
 
 
+@slow_classroom
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
 def test_an_interrupted_batch_resumes_to_the_clean_gradebook(
     tmp_path: Path, how: signal.Signals, clean_gradebook: list[dict[str, str]]
@@ -354,6 +360,7 @@ def test_an_interrupted_batch_resumes_to_the_clean_gradebook(
 
 
 # --- two batches at once -------------------------------------------------------------------------
+@slow_classroom
 def test_a_second_batch_on_the_same_gradebook_is_refused(tmp_path: Path) -> None:
     subs = make_class(tmp_path, CLASS)
     csv_path = tmp_path / "grades.csv"
@@ -374,6 +381,7 @@ def test_a_second_batch_on_the_same_gradebook_is_refused(tmp_path: Path) -> None
     assert [row["student"] for row in read_rows(csv_path)] == sorted(CLASS)
 
 
+@slow_classroom
 def test_concurrent_batches_in_one_folder_never_garble_a_gradebook(tmp_path: Path) -> None:
     subs = make_class(tmp_path, CLASS)
     out = tmp_path / "out"

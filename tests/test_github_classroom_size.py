@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import slow_classroom
 
 from grader.curriculum import load
 from grader.kit import Kit
@@ -40,6 +41,7 @@ def _long_prediction(lines: int = 240, width: int = 900) -> bytes:
     return f"PREDICTION = {answer!r}\n".encode()
 
 
+@slow_classroom
 def test_a_500_kb_result_still_posts_its_points(tmp_path: Path) -> None:
     curriculum = [e for e in load(KIT.curriculum_file) if e.python == (3, 10)]
     predicts = [e for e in curriculum if e.kind == "predict"]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import slow_classroom
 
 from grader import check_kit
 from grader.curriculum import load
@@ -140,6 +141,7 @@ def test_batch_and_check_kit_stop_on_a_broken_kit(tmp_path: Path, breakage: str)
     assert not (tmp_path / "escaped.py").exists()
 
 
+@slow_classroom
 @pytest.mark.parametrize(
     "command",
     [
@@ -179,6 +181,7 @@ def test_the_schema_check_names_every_problem(tmp_path: Path) -> None:
     assert "stub" in problems[1]
 
 
+@slow_classroom
 def test_the_real_kit_passes_the_full_check() -> None:
     completed = _run(Kit(ROOT), "-m", "grader", "check-kit")
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -23,6 +23,8 @@ import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from conftest import slow_classroom
+
 from grader.curriculum import Exercise, load
 from grader.kit import Kit
 
@@ -75,6 +77,7 @@ def _write(folder: Path, files: dict[str, bytes], prefix: str = "") -> None:
         target.write_bytes(data)
 
 
+@slow_classroom
 def test_gradescope_export(tmp_path: Path) -> None:
     subs = tmp_path / "export"
     subs.mkdir()
@@ -135,6 +138,7 @@ def test_canvas_export_with_late_work_and_resubmissions(tmp_path: Path) -> None:
     assert "LATE" in rows["1002"]["notes"]
 
 
+@slow_classroom
 def test_moodle_export_and_a_link_named_in_the_feedback(tmp_path: Path) -> None:
     subs = tmp_path / "export"
     subs.mkdir()
@@ -163,6 +167,7 @@ def test_moodle_export_and_a_link_named_in_the_feedback(tmp_path: Path) -> None:
     assert "onlinetext" in feedback
 
 
+@slow_classroom
 def test_plain_folders_and_zips_still_work_beside_each_other(tmp_path: Path) -> None:
     subs = tmp_path / "export"
     _write(subs / "ada", _files("solved"))
