@@ -66,6 +66,22 @@ def release(session: nox.Session) -> None:
     session.run("python", "-m", "grader.classroom.release", *session.posargs)
 
 
+@nox.session(python=PYTHONS, default=False)
+def classroom(session: nox.Session) -> None:
+    """The classroom fault suite on every Python (`tests` runs it on the class's Python only)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    files = ["batch_faults", "kit_check", "lms_layouts", "class_python", "github_classroom_size"]
+    paths = [f"tests/test_{name}.py" for name in files]
+    session.run("pytest", *paths, *session.posargs, env={"ASYNCIO_KIT_SLOW_CLASSROOM": "1"})
+
+
+@nox.session(name="check-kit", default=False)
+def check_kit(session: nox.Session) -> None:
+    """Check the kit itself: schema, stubs score zero, solutions full, truth stable."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader", "check-kit", *session.posargs)
+
+
 @nox.session(default=False)
 def gradescope(session: nox.Session) -> None:
     """Build a Gradescope autograder bundle: nox -s gradescope -- OUT.zip."""

@@ -317,6 +317,8 @@ class Outcome:
     notes: tuple[str, ...] = ()
     reused: bool = False
     seconds: float = 0.0
+    #: The student's name, when the export gives one beside the id (Canvas, Moodle, Gradescope).
+    name: str = ""
 
     @property
     def graded(self) -> bool:

@@ -20,6 +20,7 @@ from grader.commands import grade
 #: them sits in this layer or below it (see `grader/__init__.py`).
 SUBCOMMANDS: dict[str, str] = {
     "batch": "grader.classroom.batch",
+    "check-kit": "grader.classroom.check_kit",
     "hint": "grader.commands.hint",
     "watch": "grader.commands.watch",
 }

@@ -20,6 +20,7 @@ from grader.model.kit import Kit, KitError, UsageError
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_BROKEN_KIT = 3
+EXIT_INTERRUPTED = 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,11 +49,14 @@ def run(args: argparse.Namespace, *, kit: Kit | None = None) -> int:
     try:
         report = grade(kit, submission, set(args.only) if args.only else None)
     except UsageError as exc:
-        console.print(f"usage error: {exc}", markup=False, style="red")
+        console.print(f"usage error: {exc}", markup=False, style="red", soft_wrap=True)
         return EXIT_USAGE
     except KitError as exc:
-        console.print(f"the kit is broken: {exc}", markup=False, style="red")
+        console.print(f"the kit is broken: {exc}", markup=False, style="red", soft_wrap=True)
         return EXIT_BROKEN_KIT
+    except KeyboardInterrupt:
+        console.print("interrupted: nothing was graded or written", style="red")
+        return EXIT_INTERRUPTED
     if args.json is not None:
         report.write_json(args.json)
     if args.junit is not None:

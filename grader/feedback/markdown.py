@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from grader.model.fsutil import atomic_write
-from grader.model.results import ExerciseResult, GradeReport, UploadOutcome
+from grader.model.results import ExerciseResult, GradeReport, RunContext, UploadOutcome
 
 _LAID_OUT = re.compile(r"^(\s{2,}|>>|~)")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -72,28 +72,44 @@ def _score(result: ExerciseResult) -> str:
     return f"{_points(result.score)} / {_points(result.max_score)}"
 
 
-def student_markdown(outcome: UploadOutcome) -> str:
+def _escape(text: str) -> str:
+    return text.replace("<", "&lt;")
+
+
+def student_markdown(outcome: UploadOutcome, *, context: RunContext | None = None) -> str:
     """The whole feedback file for one student."""
-    parts = [f"# Feedback: {outcome.student}", ""]
+    context = context or RunContext()
+    who = f"{outcome.name} ({outcome.student})" if outcome.name else outcome.student
+    parts = [f"# Feedback: {_escape(who)}", ""]
     report = outcome.report
+    run = f" Run `{context.run_id}`." if context.run_id else ""
+    declared = (
+        f" The class is graded on Python {context.class_python}." if context.class_python else ""
+    )
+    notes = [f"- {_escape(note)}" for note in outcome.notes]
     if report is None:
         parts += [
             "**This submission could not be graded.**",
             "",
-            (outcome.error or "no reason was recorded").replace("<", "&lt;"),
+            _escape(outcome.error or "no reason was recorded"),
             "",
             f"Upload: `{Path(outcome.upload).name}`",
             "",
         ]
+        if notes:
+            parts += [*notes, ""]
+        if run or declared:
+            parts += [(declared + run).strip(), ""]
         return "\n".join(parts)
+    maximum = context.maximum if context.maximum is not None else report.max_score
     parts += [
-        f"**Total: {_points(report.score)} / {_points(report.max_score)} points**",
+        f"**Total: {_points(report.score)} / {_points(maximum)} points**",
         "",
-        f"Graded on Python {report.python} (isolation: {report.isolation}).",
+        f"Graded on Python {report.python} (isolation: {report.isolation}).{declared}{run}",
         "",
     ]
-    if outcome.notes:
-        parts += [*(f"- {note}" for note in outcome.notes), ""]
+    if notes:
+        parts += [*notes, ""]
     parts += [score_table(report), ""]
     for number, result in enumerate(report.exercises, start=1):
         parts += [f"## {number}. {result.title} (`{result.id}`)", "", exercise_markdown(result)]
@@ -107,5 +123,5 @@ def safe_filename(student: str) -> str:
 
 
 def write_student_feedback(outcome: UploadOutcome, path: Path) -> Path:
-    """Write one student's Markdown feedback file (the batch's feedback hook)."""
+    """Write one student's Markdown feedback file, atomically."""
     return atomic_write(path, student_markdown(outcome))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.grading.session import GradingSession
-from grader.model import curriculum
+from grader.model import kit_schema
 from grader.model.kit import Kit, KitError, UsageError
 from grader.model.results import GradeReport
 
@@ -23,7 +23,7 @@ def grade(kit: Kit, submission: Path, only: set[str] | None) -> GradeReport:
     if not submission.is_dir():
         msg = f"submission folder not found: {submission}"
         raise UsageError(msg)
-    exercises = curriculum.load(kit.curriculum_file)
+    exercises = kit_schema.check_schema(kit)  # a broken kit stops before anything is graded
     known = {exercise.id for exercise in exercises}
     unknown = sorted((only or set()) - known)
     if unknown:

@@ -89,6 +89,17 @@ class GradeReport:
         atomic_write(path, json.dumps(self.to_json(), indent=2) + "\n")
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What every output of one run says about the run: its id, and the Pythons."""
+
+    run_id: str = ""
+    python: str = ""
+    class_python: str = ""
+    maximum: float | None = None
+    warning: str = ""
+
+
 class StudentOutcome(Protocol):
     """What batch grading knows of one student (`classroom.grading.Outcome` fits)."""
 
@@ -102,3 +113,5 @@ class UploadOutcome(StudentOutcome, Protocol):
 
     upload: str
     notes: tuple[str, ...]
+    #: The student's name, when the export gives one beside the id (Canvas, Moodle, Gradescope).
+    name: str
