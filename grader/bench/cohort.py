@@ -114,6 +114,8 @@ def measure(
     csv_path, feedback = out / "grades.csv", out / "feedback"
     command = [sys.executable, "-m", "grader", "batch", str(submissions)]
     command += ["--csv", str(csv_path), "--feedback", str(feedback), "--regrade"]
+    # The bench measures speed on whatever Python runs it, not the class's declared one.
+    command += ["--any-python"]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     if only:
