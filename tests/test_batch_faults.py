@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import slow_classroom
+
 from grader.model.curriculum import Exercise, load
 from grader.model.kit import Kit
 

@@ -16,10 +16,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+from grader.classroom import gradebook, gradescope, release
 from grader.model.curriculum import course, load
 from grader.model.kit import Kit
-
-from grader.classroom import gradebook, gradescope, release
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Kit(ROOT)

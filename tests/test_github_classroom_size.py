@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import slow_classroom
+
 from grader.model.curriculum import load
 from grader.model.kit import Kit
 

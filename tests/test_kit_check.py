@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 from conftest import slow_classroom
-from grader.model.curriculum import load
-from grader.model.kit import Kit
 
 from grader.classroom import check_kit
+from grader.model.curriculum import load
+from grader.model.kit import Kit
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRICULUM = load(Kit(ROOT).curriculum_file)
@@ -188,3 +188,29 @@ def test_the_real_kit_passes_the_full_check() -> None:
     assert "the kit is sound" in completed.stdout
     for part in ("schema: ok", "solutions full marks: ok", "timing perturbations: ok"):
         assert part in completed.stdout
+
+
+@slow_classroom
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "grader.classroom.release", "handout"],
+        ["-m", "grader.classroom.gradescope", "build", "bundle.zip"],
+    ],
+    ids=["release", "gradescope-build"],
+)
+def test_release_and_gradescope_build_run_the_full_check_first(
+    tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stub that already scores would hand a class free points: nothing is built from it."""
+    kit = copy_kit(tmp_path / "kit")
+    solved = next(e for e in CURRICULUM if e.kind == "produce" and e.supported())
+    shutil.copyfile(kit.solutions / solved.file, kit.exercises / solved.file)
+    monkeypatch.delenv(check_kit.SCHEMA_ONLY_VAR, raising=False)
+    completed = _run(kit, *command[:-1], str(tmp_path / command[-1]))
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stdout + completed.stderr
+    broken = [line for line in completed.stderr.splitlines() if "the kit is broken" in line]
+    assert len(broken) == 1
+    assert f"{solved.id!r}: the stub scores" in broken[0]
+    assert not (tmp_path / command[-1]).exists()

@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from conftest import slow_classroom
+
 from grader.model.curriculum import Exercise, load
 from grader.model.kit import Kit
 

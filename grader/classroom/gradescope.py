@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.classroom import intake, outputs
+from grader.classroom import check_kit, intake, outputs
 from grader.classroom.grading import GradingError, grade_one
 from grader.classroom.release import ReleaseError, class_python, fill, requirements
 from grader.feedback import markdown as feedback_md
@@ -321,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     kit = Kit.installed()
     if args.command == "build":
         try:
+            check_kit.before_building(kit, log=lambda line: print(line, file=sys.stderr))  # noqa: T201
             out = build_bundle(
                 kit,
                 args.out,

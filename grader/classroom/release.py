@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader.classroom import check_kit
 from grader.model import curriculum as curriculum_module
 from grader.model import kit_schema
 from grader.model.curriculum import Course, Exercise
@@ -341,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     kit = Kit.installed()
     try:
+        check_kit.before_building(kit, log=lambda line: print(line, file=sys.stderr))  # noqa: T201
         dest = build_release(
             kit, args.dest, github_classroom=args.github_classroom, python=args.python
         )
