@@ -49,6 +49,7 @@ def run_child(module: Path, route: str, **request: Any) -> dict[str, Any]:
     completed = subprocess.run(
         [
             sys.executable,
+            "-B",  # as the sandbox runs it: no bytecode written beside the kit's solutions
             "-W",
             "error::DeprecationWarning",
             "-c",

@@ -96,7 +96,12 @@ def test_stubs_are_copied_unchanged(
 
 def test_no_solution_file_content_is_in_the_handout(handout: Path, kit: Kit) -> None:
     texts = _texts(handout)
-    solutions = [path for path in kit.solutions.rglob("*") if path.is_file()]
+    # The kit's own files: bytecode caches that a local run left beside them are never shipped.
+    solutions = [
+        path
+        for path in kit.solutions.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
     assert solutions
     for solution in solutions:
         content = solution.read_text(encoding="utf-8").strip()
@@ -106,7 +111,11 @@ def test_no_solution_file_content_is_in_the_handout(handout: Path, kit: Kit) -> 
 
 def test_no_hidden_test_content_is_in_the_handout(handout: Path, kit: Kit) -> None:
     texts = _texts(handout)
-    hidden = [path for path in kit.hidden_tests.rglob("*") if path.is_file()]
+    hidden = [
+        path
+        for path in kit.hidden_tests.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
     assert any(path.name.startswith("test_") for path in hidden)
     for path in hidden:
         content = path.read_text(encoding="utf-8", errors="replace")
