@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,18 +45,32 @@ PERTURBATIONS: dict[str, dict[str, Any]] = {
     "time moves while ready (1 us per iteration)": {"ready_latency_ns": 1_000},
 }
 
+#: The rule for "this program is racy on a real clock": late wake-ups change its order.
+TIMING_PERTURBATIONS: dict[str, dict[str, Any]] = {
+    name: options for name, options in PERTURBATIONS.items() if "hop_latency_ns" in options
+}
+
 _KIT_ROOT = Path(__file__).resolve().parent.parent.parent
 
-#: Runs one request in this fresh interpreter and writes the result as JSON to argv[2].
+#: Runs each request (argv[1], a JSON list) in a fork of this fresh interpreter, so that every
+#: run starts from the same pristine state at the cost of one interpreter start; where there
+#: is no fork (Windows) each request gets an interpreter of its own (see `_run_requests`).
 _RUNNER = """
 import json, os, sys
 sys.path.insert(0, sys.argv[3])
 from grader.runtime import child
 with open(sys.argv[1], encoding="utf-8") as handle:
-    request = json.load(handle)
-result = child.run_request(request)
-with open(sys.argv[2], "w", encoding="utf-8") as handle:
-    json.dump(result, handle)
+    requests = json.load(handle)
+for index, request in enumerate(requests):
+    out = f"{sys.argv[2]}.{index}"
+    pid = os.fork() if len(requests) > 1 else 0
+    if pid == 0:
+        result = child.run_request(request)
+        with open(out, "w", encoding="utf-8") as handle:
+            json.dump(result, handle)
+        sys.stdout.flush()
+        os._exit(0)
+    os.waitpid(pid, 0)
 sys.stdout.flush()
 os._exit(0)
 """
@@ -128,40 +141,58 @@ def run_on_virtual_loop(
     `mode` "call" runs the coroutine function `entry` (the grader's truth); "script" runs the
     file as `__main__` (its own `asyncio.run(main())`, as `python program.py` would).
     """
-    request = {
-        "module": str(Path(program).resolve()),
-        "entry": entry,
-        "mode": mode,
-        "args": [],
-        "kwargs": {},
-        "clock": "virtual",
-        "loop": loop_options or {},
-    }
+    return _run_requests(program, entry, mode, [loop_options or {}], timeout_s)[0]
+
+
+def _run_requests(
+    program: Path, entry: str, mode: str, variants: list[dict[str, Any]], timeout_s: float
+) -> list[Outcome]:
+    if len(variants) > 1 and not hasattr(os, "fork"):
+        return [_run_requests(program, entry, mode, [v], timeout_s)[0] for v in variants]
+    requests = [
+        {
+            "module": str(Path(program).resolve()),
+            "entry": entry,
+            "mode": mode,
+            "args": [],
+            "kwargs": {},
+            "clock": "virtual",
+            "loop": options,
+        }
+        for options in variants
+    ]
     with tempfile.TemporaryDirectory(prefix="order-check-") as folder:
-        request_path = Path(folder) / "request.json"
+        request_path = Path(folder) / "requests.json"
         result_path = Path(folder) / "result.json"
-        request_path.write_text(json.dumps(request), encoding="utf-8")
+        request_path.write_text(json.dumps(requests), encoding="utf-8")
         command = [sys.executable, "-I", "-c", _RUNNER, str(request_path), str(result_path)]
         try:
             completed = subprocess.run(  # noqa: S603 - our own interpreter, the kit's program
                 [*command, str(_KIT_ROOT)],
                 capture_output=True,
                 text=True,
-                timeout=timeout_s,
+                timeout=timeout_s * len(variants),
                 check=False,
                 cwd=folder,
                 env={**os.environ, "PYTHONHASHSEED": "0"},
             )
+            stderr = completed.stderr
         except subprocess.TimeoutExpired:
-            return Outcome((), error="timeout", message=f"no result within {timeout_s:g} s")
-        if not result_path.exists():
-            return Outcome((), error="crash", message=completed.stderr[-400:])
-        result = json.loads(result_path.read_text(encoding="utf-8"))
+            stderr = f"no result within {timeout_s * len(variants):g} s"
+        return [_outcome(Path(f"{result_path}.{i}"), stderr) for i in range(len(variants))]
+
+
+def _outcome(path: Path, stderr: str) -> Outcome:
+    if not path.exists():
+        return Outcome((), error="crash", message=stderr[-400:])
+    result = json.loads(path.read_text(encoding="utf-8"))
     lines = result["trace"]["lines"]
     error = result.get("error") or {}
     return Outcome(
         lines=tuple(str(line["text"]) for line in lines if line.get("phase") != "shutdown"),
-        shutdown=tuple(sorted(str(line["text"]) for line in lines if line.get("phase") == "shutdown")),
+        shutdown=tuple(
+            sorted(str(line["text"]) for line in lines if line.get("phase") == "shutdown")
+        ),
         error=str(error.get("kind", "")),
         message=str(error.get("message", "")),
     )
@@ -173,7 +204,7 @@ def order_dependence(
     entry: str = "main",
     mode: str = "call",
     perturbations: dict[str, dict[str, Any]] | None = None,
-    workers: int = 2,
+    timeout_s: float = 60.0,
 ) -> OrderCheck:
     """Run `program` on the virtual loop as it is and under each perturbation; compare orders.
 
@@ -182,15 +213,13 @@ def order_dependence(
     (see `PERTURBATIONS` and docs/loop.md), and must be changed before it can be graded.
     """
     chosen = PERTURBATIONS if perturbations is None else perturbations
-    variants: dict[str, dict[str, Any]] = {"": {}, **chosen}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {
-            name: pool.submit(
-                run_on_virtual_loop, program, entry=entry, mode=mode, loop_options=options
-            )
-            for name, options in variants.items()
-        }
-        outcomes = {name: future.result() for name, future in futures.items()}
-    baseline = outcomes.pop("")
-    changed = {name: o for name, o in outcomes.items() if o.key() != baseline.key()}
+    names = list(chosen)
+    baseline, *others = _run_requests(
+        program, entry, mode, [{}, *(chosen[name] for name in names)], timeout_s
+    )
+    changed = {
+        name: outcome
+        for name, outcome in zip(names, others)
+        if outcome.key() != baseline.key()
+    }
     return OrderCheck(str(program), baseline, changed)
