@@ -38,14 +38,18 @@ KIT = Kit(ROOT)
 PREDICT = [e for e in load(KIT.curriculum_file) if e.kind == "predict"]
 
 
-def _header(program: Path, key: str) -> str | None:
-    found = re.search(rf"^# {key}: (\S+)", program.read_text(encoding="utf-8"), re.MULTILINE)
-    return found.group(1) if found else None
+def _source(program: Path) -> str:
+    return program.read_text(encoding="utf-8")
 
 
 def _supported(program: Path) -> bool:
-    needed = _header(program, "python")
-    return needed is None or sys.version_info[:2] >= tuple(map(int, needed.split(".")))
+    """`# needs Python 3.12 or newer` in a program's header: older Pythons skip it."""
+    found = re.search(r"^# needs Python (\d+)\.(\d+)", _source(program), re.MULTILINE)
+    return found is None or sys.version_info[:2] >= (int(found[1]), int(found[2]))
+
+
+def _declared_racy(program: Path) -> bool:
+    return re.search(r"^# racy on a real clock$", _source(program), re.MULTILINE) is not None
 
 
 def _real(program: Path) -> list[str]:
@@ -73,7 +77,7 @@ def corner_runs() -> dict[str, tuple[list[str], OrderCheck]]:
         }
         virtual = {stem: future.result() for stem, future in checks.items()}
     with ThreadPoolExecutor(max_workers=len(runnable)) as pool:
-        real = dict(zip([p.stem for p in runnable], pool.map(_real, runnable)))
+        real = dict(zip([p.stem for p in runnable], pool.map(_real, runnable), strict=True))
     # A real run on a loaded machine can be late enough to reorder a close call: a program
     # whose real run disagreed runs again alone, up to twice, before the test judges it.
     for program in runnable:
@@ -100,7 +104,7 @@ def test_corner_case_prints_what_a_real_clock_prints(
 ) -> None:
     real, check = corner_runs[program.stem]
     assert check.baseline.error == "", check.baseline.message
-    racy = _header(program, "racy") == "yes"
+    racy = _declared_racy(program)
     assert check.depends == racy, check.explain() or f"{program.name} should be racy"
     if racy:
         pytest.skip("racy on a real clock (late wake-ups change its order): excluded, as intended")

@@ -246,8 +246,7 @@ def test_a_thread_waiting_on_the_loop_lets_the_clock_move() -> None:
 
         def in_thread() -> int:
             return sum(
-                asyncio.run_coroutine_threadsafe(step(n), loop).result(timeout=60)
-                for n in range(3)
+                asyncio.run_coroutine_threadsafe(step(n), loop).result(timeout=60) for n in range(3)
             )
 
         total = await loop.run_in_executor(None, in_thread)
@@ -330,7 +329,9 @@ def test_a_process_pool_gets_the_function_as_it_is() -> None:
     async def main() -> list[int]:
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(max_workers=1) as pool:
-            return list(await asyncio.gather(*(loop.run_in_executor(pool, pow, 2, n) for n in range(3))))
+            return list(
+                await asyncio.gather(*(loop.run_in_executor(pool, pow, 2, n) for n in range(3)))
+            )
 
     assert _run(main) == [1, 2, 4]
 

@@ -119,8 +119,9 @@ class OrderCheck:
 
 def _first_difference(baseline: Outcome, other: Outcome) -> str:
     if baseline.error != other.error:
-        return f"the run ends with {other.error or 'no error'} instead of {baseline.error or 'no error'}"
-    for index, (left, right) in enumerate(zip(baseline.lines, other.lines)):
+        now, before = other.error or "no error", baseline.error or "no error"
+        return f"the run ends with {now} instead of {before}"
+    for index, (left, right) in enumerate(zip(baseline.lines, other.lines, strict=False)):
         if left != right:
             return f"line {index + 1} is {right!r} instead of {left!r}"
     if len(baseline.lines) != len(other.lines):
@@ -219,7 +220,7 @@ def order_dependence(
     )
     changed = {
         name: outcome
-        for name, outcome in zip(names, others)
+        for name, outcome in zip(names, others, strict=True)
         if outcome.key() != baseline.key()
     }
     return OrderCheck(str(program), baseline, changed)

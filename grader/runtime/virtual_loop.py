@@ -147,6 +147,7 @@ class OrderedTimerHandle(asyncio.TimerHandle):
         _source_traceback: Any
         _scheduled: bool
         _when: float
+        _loop: Any
 
     def __init__(  # noqa: PLR0917 - mirrors asyncio.TimerHandle's positional signature
         self,
@@ -292,7 +293,7 @@ def _thread_state(frame: FrameType) -> str:
         local = frame.f_locals
         condition, waiter = local.get("self"), local.get("waiter")
         try:
-            queued = waiter is not None and waiter in condition._waiters  # noqa: SLF001
+            queued = waiter is not None and waiter in getattr(condition, "_waiters", ())
         except (AttributeError, TypeError, RuntimeError):
             return _WORKING
         if not queued:
@@ -339,12 +340,13 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         _default_executor: Any
         _debug: bool
         _ssock: Any
+        _selector: Any
 
         def _write_to_self(self) -> None: ...
         def _check_closed(self) -> None: ...
         def _check_thread(self) -> None: ...
 
-    def __init__(  # noqa: PLR0913 - every option is keyword-only and documented above
+    def __init__(
         self,
         *,
         max_steps: int = 100_000,
@@ -392,7 +394,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         """Virtual seconds since the loop was made (each reading is one infinitesimal later)."""
         self._last_reading = next(self._readings)
         now = self._now_ns / NS_PER_S
-        return self._floor if self._floor > now else now
+        return max(now, self._floor)
 
     @property
     def now_ns(self) -> int:
@@ -413,9 +415,6 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
-        if delay is None:  # asyncio's own message for this mistake
-            msg = "delay must not be None"
-            raise TypeError(msg)
         # asyncio reads the clock here: a reading of its own, later than every earlier one.
         delay_ns = seconds_to_ns(delay)
         when_ns = self._now_ns + delay_ns if abs(delay_ns) < FOREVER_NS else delay_ns
@@ -429,9 +428,6 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
-        if when is None:
-            msg = "when cannot be None"
-            raise TypeError(msg)
         when_ns = _deadline_to_ns(when)
         return self._push(when_ns, self._reading_of(when), when, callback, args, context)
 
@@ -454,7 +450,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._deadline_readings[id(when)] = (when, reading)
         return reading
 
-    def _push(  # noqa: PLR0913, PLR0917 - one internal call site per public method
+    def _push(  # noqa: PLR0917 - one internal call site per public method
         self,
         when_ns: int,
         reading: int,
@@ -602,12 +598,12 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         """Whether a thread outside the loop might still wake it (a live or waiting thread)."""
         me = threading.get_ident()
         frames = sys._current_frames()  # noqa: SLF001 - the only way to see a thread
-        alive = {thread.ident for thread in threading.enumerate()} - {me}
+        alive = {thread.ident for thread in threading.enumerate() if thread.ident} - {me}
         may_feed = False
         progressed = False
         signatures: dict[int, tuple[int, int, int]] = {}
         for ident in alive:
-            frame = frames.get(ident) if ident is not None else None
+            frame = frames.get(ident)
             if frame is None or ident in self._sleeping_threads:
                 continue
             state = _thread_state(frame)
@@ -667,6 +663,11 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         if not self._scheduled:
             return self._wait_or_deadlock(real)
         self._idle_since = None
+        self._jump_to_next_timer()
+        return events
+
+    def _jump_to_next_timer(self) -> None:
+        """Nothing is ready: move the clock to the earliest timer (plus any late wake-up)."""
         head = self._scheduled[0]
         target = getattr(head, "_when_ns", None)
         if target is None:  # pragma: no cover - a timer made behind our back
@@ -676,7 +677,6 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                 self._trip_time_limit()
             self._now_ns = target + self.hop_latency_ns
             self.observer.clock_moved(self, self._now_ns, blocking=False)
-        return events
 
     def _wait_or_deadlock(
         self, real: selectors.BaseSelector

@@ -37,18 +37,7 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
     real_sleep = time.sleep
     wall_start = time.time()
     monotonic_start = 1000.0  # an arbitrary origin, as real monotonic clocks have
-    main_thread = threading.main_thread().ident
-    stray = threading.local()
-
-    def reading() -> int:
-        now = now_ns()
-        if threading.get_ident() == main_thread or loop_of_this_thread() is not None:
-            return now  # the loop's own clock, exactly
-        last: int | None = getattr(stray, "last", None)
-        if last is not None and now <= last:
-            now = last + 1
-        stray.last = now
-        return now
+    reading = _reader(now_ns)
 
     def monotonic() -> float:
         return monotonic_start + reading() / NS_PER_S
@@ -84,6 +73,24 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
     time.time = wall
     time.time_ns = wall_ns
     time.sleep = sleep  # type: ignore[assignment]  # same behaviour for the floats learners pass
+
+
+def _reader(now_ns: Callable[[], int]) -> Callable[[], int]:
+    """Reads virtual time: exactly in loops and the main thread, ever later in stray threads."""
+    main_thread = threading.main_thread().ident
+    stray = threading.local()
+
+    def reading() -> int:
+        now = now_ns()
+        if threading.get_ident() == main_thread or loop_of_this_thread() is not None:
+            return now  # the loop's own clock, exactly
+        last: int | None = getattr(stray, "last", None)
+        if last is not None and now <= last:
+            now = last + 1
+        stray.last = now
+        return now
+
+    return reading
 
 
 def _is_main_thread() -> bool:

@@ -19,6 +19,7 @@ import sys
 import time
 import traceback
 import unittest
+from pathlib import Path
 from typing import Any
 
 #: Real seconds one test may take before it is stopped (a hang on the kit's loop is a failure).
@@ -107,7 +108,16 @@ def install_kit_loop(kit_root: str, created: list[int]) -> None:
 
     # The policy class itself, so a test's `set_event_loop_policy(None)` keeps the kit's loop.
     policy_class = type(asyncio.get_event_loop_policy())
-    policy_class._loop_factory = ConformanceLoop  # type: ignore[attr-defined]  # noqa: SLF001
+    policy_class._loop_factory = ConformanceLoop  # type: ignore[attr-defined]
+
+
+def _add_tests(suite: unittest.TestSuite, loader: unittest.TestLoader, name: str) -> str:
+    """Add the tests `name` stands for; the error in one line if there are none here."""
+    try:
+        suite.addTests(loader.loadTestsFromName(name))
+    except Exception as exc:  # noqa: BLE001 - a test name that does not exist on this Python
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return ""
 
 
 def main() -> None:
@@ -120,14 +130,13 @@ def main() -> None:
     suite = unittest.TestSuite()
     load_errors: dict[str, str] = {}
     for name in names:
-        try:
-            suite.addTests(loader.loadTestsFromName(name))
-        except Exception as exc:  # noqa: BLE001 - a test name that does not exist here
-            load_errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+        error = _add_tests(suite, loader, name)
+        if error:
+            load_errors[name] = error
     recorder = Recorder(created)
     started = time.monotonic()
     suite.run(recorder)
-    with open(out_path, "w", encoding="utf-8") as handle:
+    with Path(out_path).open("w", encoding="utf-8") as handle:
         json.dump(
             {
                 "mode": mode,

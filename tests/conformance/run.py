@@ -92,7 +92,7 @@ def load_expected(path: Path = EXPECTED_FILE) -> list[Expected]:
         if not line or line.startswith("#"):
             continue
         parts = [part.strip() for part in line.split("|")]
-        if len(parts) != 3 or not all(parts):  # noqa: PLR2004 - the file's three columns
+        if len(parts) != 3 or not all(parts):
             msg = f"{path.name}:{number}: expected `test id | pythons | reason`, got {raw!r}"
             raise SystemExit(msg)
         entries.append(Expected(*parts))
@@ -121,7 +121,7 @@ def _run_child(mode: str, names: list[str], timeout_s: float = MODULE_TIMEOUT_S)
         out = Path(folder) / "out.json"
         command = [sys.executable, "-I", str(CHILD), mode, str(KIT_ROOT), str(out), *names]
         try:
-            completed = subprocess.run(  # noqa: S603 - our own interpreter and script
+            completed = subprocess.run(
                 command,
                 capture_output=True,
                 text=True,
@@ -196,7 +196,7 @@ def _confirm(candidates: list[str]) -> set[str]:
         return _passed(stock.get(test_id)) and _failed(kit.get(test_id))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for test_id, differs in zip(candidates, pool.map(again, candidates)):
+        for test_id, differs in zip(candidates, pool.map(again, candidates), strict=True):
             if differs:
                 confirmed.add(test_id)
     return confirmed

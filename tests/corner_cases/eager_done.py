@@ -1,5 +1,5 @@
 """Eager tasks that finish inside `create_task` without printing anything (3.12+)."""
-# python: 3.12
+# needs Python 3.12 or newer
 
 import asyncio
 

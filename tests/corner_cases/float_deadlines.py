@@ -35,7 +35,9 @@ async def main() -> None:
     await asyncio.gather(*(until_loop_deadline(d) for d in deadlines))
     print("loop.time() deadlines reached:", sum(loop.time() >= d for d in deadlines))
     now = time.monotonic()
-    await asyncio.gather(*(until_monotonic_deadline(now + rng.uniform(0, 0.02)) for _ in range(100)))
+    await asyncio.gather(
+        *(until_monotonic_deadline(now + rng.uniform(0, 0.02)) for _ in range(100))
+    )
     print("time.monotonic() deadlines reached")
     start = loop.time()
     await asyncio.gather(*(until_call_at(start + rng.uniform(0, 0.02)) for _ in range(100)))

@@ -1,5 +1,5 @@
 """Ten 1 ms hops against one 10.5 ms sleep: real wake-ups are late, so the order is racy."""
-# racy: yes
+# racy on a real clock
 
 import asyncio
 

@@ -23,7 +23,9 @@ async def main() -> None:
     print("received 60 results, sum", total)
     # A thread that finishes its work first, then posts: the loop waits for it.
     done = loop.create_future()
-    threading.Thread(target=lambda: (time.sleep(0.05), loop.call_soon_threadsafe(done.set_result, "late"))).start()
+    threading.Thread(
+        target=lambda: (time.sleep(0.05), loop.call_soon_threadsafe(done.set_result, "late"))
+    ).start()
     print("got", await done)
 
 

@@ -1,5 +1,5 @@
 """Six tasks share one `timeout_at` deadline: their timeouts tie and fire in heap order."""
-# python: 3.11
+# needs Python 3.11 or newer
 
 import asyncio
 
