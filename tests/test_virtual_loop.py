@@ -273,8 +273,10 @@ def test_a_thread_feeding_the_loop_slowly_is_no_deadlock() -> None:
         thread.join()
         return total
 
-    # A 0.05 s grace spent per wait and never refilled called this a deadlock after ~40.
-    assert _run(main, thread_grace_s=0.05) == sum(range(60))
+    # A grace spent a little per wait and never refilled called this a deadlock after ~40
+    # waits; refilled whenever the thread posts, it never runs out (unless one 2 ms sleep of
+    # the thread takes half a second).
+    assert _run(main, thread_grace_s=0.5) == sum(range(60))
 
 
 def test_a_thread_blocked_for_good_is_a_deadlock_at_once() -> None:

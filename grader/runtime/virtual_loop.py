@@ -46,7 +46,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from types import FrameType
+from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
@@ -279,6 +279,10 @@ _JOIN_CODES = frozenset(
 )
 _IDLE_WORKER = getattr(getattr(concurrent.futures.thread, "_worker", None), "__code__", None)
 
+#: Code of functions that sleep for a bounded real time (the sandbox's `time.sleep` in a thread
+#: that belongs to no loop): a thread there will wake by itself. `virtual_time` adds its own.
+TIMED_WAIT_CODES: set[CodeType] = set()
+
 
 def _thread_state(frame: FrameType) -> str:
     """Working, blocked for good, or blocked with a real-time timeout (`_TIMED`).
@@ -290,20 +294,26 @@ def _thread_state(frame: FrameType) -> str:
     """
     code = frame.f_code
     if code is _CONDITION_WAIT:
-        local = frame.f_locals
-        condition, waiter = local.get("self"), local.get("waiter")
-        try:
-            queued = waiter is not None and waiter in getattr(condition, "_waiters", ())
-        except (AttributeError, TypeError, RuntimeError):
-            return _WORKING
-        if not queued:
-            return _WORKING
-        return _BLOCKED if local.get("timeout") is None else _TIMED
+        return _condition_wait_state(frame)
     if code in _JOIN_CODES:
         return _BLOCKED if frame.f_locals.get("timeout") in {None, -1} else _TIMED
     if code is _IDLE_WORKER:
         return _BLOCKED
+    if code in TIMED_WAIT_CODES:
+        return _TIMED
     return _WORKING
+
+
+def _condition_wait_state(frame: FrameType) -> str:
+    local = frame.f_locals
+    condition, waiter = local.get("self"), local.get("waiter")
+    try:
+        queued = waiter is not None and waiter in getattr(condition, "_waiters", ())
+    except (AttributeError, TypeError, RuntimeError):
+        queued = False
+    if not queued:
+        return _WORKING  # not waiting yet, or notified and about to run
+    return _BLOCKED if local.get("timeout") is None else _TIMED
 
 
 def _signature(frame: FrameType) -> tuple[int, int, int]:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .virtual_loop import NS_PER_S, VirtualClockLoop, loop_of_this_thread
+from .virtual_loop import NS_PER_S, TIMED_WAIT_CODES, VirtualClockLoop, loop_of_this_thread
 
 #: Longest real pause granted to a thread that belongs to no loop (virtual time is free).
 _STRAY_THREAD_SLEEP_S = 0.05
@@ -66,6 +66,8 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
         else:
             real_sleep(min(seconds, _STRAY_THREAD_SLEEP_S))
 
+    # A stray thread in this sleep wakes by itself: the loop must not call it a deadlock.
+    TIMED_WAIT_CODES.add(sleep.__code__)
     time.monotonic = monotonic
     time.perf_counter = monotonic
     time.monotonic_ns = monotonic_ns
