@@ -1,7 +1,7 @@
-"""A fast slice of `nox -s conformance`: CPython's own lock, queue and timeout tests, both ways.
+"""A fast slice of `nox -s conformance`: some of CPython's own asyncio tests, both ways.
 
 The full run (tests/conformance/run.py on every test_asyncio module the kit cares about) takes
-minutes per Python and has its own nox session. This slice runs three small modules stock and
+minutes per Python and has its own nox session. This slice runs a few small modules stock and
 on the kit's virtual-clock loop, and fails as the full run does: on any test that passes stock
 and fails on the kit's loop without being listed as an expected difference. It also checks
 that the tests really ran on the kit's loop (a broken installation would "pass" vacuously).
@@ -19,7 +19,14 @@ from types import ModuleType
 import pytest
 
 RUNNER = Path(__file__).resolve().parent / "conformance" / "run.py"
-SLICE = ["test_locks", "test_queues", "test_timeouts"]  # test_timeouts: 3.11+
+# On 3.11+ the lock and queue tests run on IsolatedAsyncioTestCase, so on the kit's loop; on
+# 3.10 they use CPython's scripted TestLoop, and these test_tasks classes take their place.
+SLICE = (
+    ["test_locks", "test_queues", "test_timeouts"]
+    if sys.version_info >= (3, 11)
+    else [f"test_tasks.{name}" for name in ("RunCoroutineThreadsafeTests", "SleepTests")]
+    + ["test_tasks.CompatibilityTests", "test_tasks.WaitTests", "test_locks"]
+)
 
 
 def _runner() -> ModuleType:
@@ -28,6 +35,7 @@ def _runner() -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("conformance_run", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -44,12 +52,12 @@ def test_cpython_lock_queue_and_timeout_tests_pass_on_the_kits_loop(tmp_path: Pa
     assert completed.returncode == 0, completed.stdout + completed.stderr
     figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["unexplained"] == 0
-    modules = {m["module"]: m for m in figures["modules"]}
-    for name in ("test_locks", "test_queues"):
-        module = modules[name]
-        # Most of these tests make their loops through asyncio.run/Runner: on the kit's loop.
-        assert module["on_kit"] >= module["total"] // 2, module
-        assert module["on_kit_passed"] + len(module["expected"]) == module["on_kit"], module
+    # These tests make their loops through new_event_loop/asyncio.run/Runner: the kit's loop.
+    assert figures["on_kit"] >= 10, figures
+    for module in figures["modules"]:
+        # A failure that does not reproduce when the test runs alone (machine load) is ignored.
+        accounted = module["on_kit_passed"] + len(module["expected"]) + len(module["flaky"])
+        assert accounted >= module["on_kit"], module
 
 
 def test_expected_differences_are_narrow_and_explained() -> None:

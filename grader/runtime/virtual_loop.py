@@ -75,10 +75,16 @@ _CLOCK_RESOLUTION = 1e-10
 #: (blocked in C code, say) before it calls the run a deadlock. Any progress refills it.
 _THREAD_GRACE_S = 2.0
 
+#: Real seconds `shutdown_default_executor` waits for workers that are still busy.
+_SHUTDOWN_JOIN_S = 1.0
+
 #: Reused deadline values remembered for ties (a reused `timeout_at` deadline); oldest dropped.
 _DEADLINES_KEPT = 4096
 
 _THIS_FILE = os.path.normcase(__file__)
+
+#: The real clock, taken before the sandbox makes `time.monotonic` follow the virtual one.
+_real_monotonic = time.monotonic
 
 
 def seconds_to_ns(seconds: float) -> int:
@@ -519,12 +525,20 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         return super().run_until_complete(future)
 
     async def shutdown_default_executor(self, *args: Any) -> None:
-        """Let idle workers go without a joining thread the virtual clock cannot see."""
+        """Let the workers go, joining the idle ones here (no thread, no timeout timer).
+
+        asyncio joins them in a helper thread, with a timeout timer on 3.12+: a virtual clock
+        would jump straight to that timer. Idle workers exit at once; a worker still busy
+        gets a second of real time, then is left behind (real asyncio would wait for it).
+        """
         executor = self._default_executor
         self._executor_shutdown_called = True
         if executor is not None:
             self._default_executor = None
             executor.shutdown(wait=False)
+            deadline = _real_monotonic() + _SHUTDOWN_JOIN_S
+            for thread in list(getattr(executor, "_threads", ())):
+                thread.join(max(0.0, deadline - _real_monotonic()))
 
     # --- threads ---------------------------------------------------------------------------
     def run_in_executor(  # type: ignore[override]  # typeshed's variadic generics, same contract
@@ -695,7 +709,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         # real time while one might; the grace for a thread that shows no sign of life is
         # refilled whenever anything happens, so a slow feeder never looks like a deadlock.
         if self._foreign_threads_may_feed() or self._has_real_io():
-            now = time.monotonic()
+            now = _real_monotonic()
             if self._idle_since is None:
                 self._idle_since = now
             if now - self._idle_since < self.thread_grace_s:

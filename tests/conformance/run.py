@@ -203,8 +203,15 @@ def _confirm(candidates: list[str]) -> set[str]:
 
 
 def available(modules: list[str]) -> list[str]:
-    """The modules this Python ships (test_timeouts is 3.11+, test_eager_task_factory 3.12+)."""
-    return [m for m in modules if importlib.util.find_spec(f"test.test_asyncio.{m}") is not None]
+    """The modules this Python ships (test_timeouts is 3.11+, test_eager_task_factory 3.12+).
+
+    A name may go on to a class (`test_tasks.RunCoroutineThreadsafeTests`).
+    """
+    return [
+        name
+        for name in modules
+        if importlib.util.find_spec(f"test.test_asyncio.{name.split('.')[0]}") is not None
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
