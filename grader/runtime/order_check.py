@@ -166,7 +166,7 @@ def _run_requests(
         request_path = Path(folder) / "requests.json"
         result_path = Path(folder) / "result.json"
         request_path.write_text(json.dumps(requests), encoding="utf-8")
-        command = [sys.executable, "-I", "-c", _RUNNER, str(request_path), str(result_path)]
+        command = [sys.executable, "-I", "-B", "-c", _RUNNER, str(request_path), str(result_path)]
         try:
             completed = subprocess.run(  # noqa: S603 - our own interpreter, the kit's program
                 [*command, str(_KIT_ROOT)],

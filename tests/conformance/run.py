@@ -119,7 +119,7 @@ class ModuleReport:
 def _run_child(mode: str, names: list[str], timeout_s: float = MODULE_TIMEOUT_S) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="conformance-") as folder:
         out = Path(folder) / "out.json"
-        command = [sys.executable, "-I", str(CHILD), mode, str(KIT_ROOT), str(out), *names]
+        command = [sys.executable, "-I", "-B", str(CHILD), mode, str(KIT_ROOT), str(out), *names]
         try:
             completed = subprocess.run(
                 command,
