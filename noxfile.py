@@ -50,6 +50,12 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(python=PYTHONS, default=False)
+def conformance(session: nox.Session) -> None:
+    """CPython's own test_asyncio, stock and on the kit's loop (-- --modules test_locks ...)."""
+    session.run("python", "tests/conformance/run.py", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Ruff on the project, mypy --strict on grader/."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sys
 from typing import Any
 
 from .virtual_loop import LoopObserver, VirtualClockLoop
@@ -23,9 +24,23 @@ from .virtual_loop import LoopObserver, VirtualClockLoop
 _ASYNCIO_DIR = __import__("os").path.dirname(asyncio.__file__)
 
 
-def _is_asyncio_internal(task: asyncio.Task[Any]) -> bool:
+#: `get_coro()` on an eager task that finished inside `create_task` dereferences a cleared
+#: pointer on 3.12.0 and 3.12.1 (a segfault; 3.12.2 returns None).
+_GET_CORO_CRASHES_WHEN_DONE = (3, 12, 0) <= sys.version_info[:3] < (3, 12, 2)
+
+
+def _coro_of(task: asyncio.Task[Any], coro: object = None) -> object:
+    """The task's coroutine: the one it was created from if known, else asked only if safe."""
+    if coro is not None:
+        return coro
+    if _GET_CORO_CRASHES_WHEN_DONE and task.done():
+        return None
+    return task.get_coro()
+
+
+def _is_asyncio_internal(task: asyncio.Task[Any], coro: object = None) -> bool:
     """Asyncio's own shutdown tasks (`shutdown_asyncgens`, ...) are not part of any order."""
-    code = getattr(task.get_coro(), "cr_code", None)
+    code = getattr(_coro_of(task, coro), "cr_code", None)
     return code is not None and code.co_filename.startswith(_ASYNCIO_DIR)
 
 
@@ -33,11 +48,11 @@ class OutputFloodError(BaseException):
     """Raised in learner code once it printed more than the cap (not catchable as Exception)."""
 
 
-def _coroutine_name(task: asyncio.Task[Any]) -> str:
+def _coroutine_name(task: asyncio.Task[Any], coro: object = None) -> str:
     name = task.get_name()
     if not name.startswith("Task-"):
         return name
-    coro = task.get_coro()
+    coro = _coro_of(task, coro)
     qualname = getattr(coro, "__qualname__", None) or type(coro).__name__
     return str(qualname).rsplit(".", 1)[-1]
 
@@ -69,16 +84,16 @@ class TraceRecorder(LoopObserver):
             self.last_ns = self.loop_time_offset_ns + loop.now_ns
         return self.last_ns
 
-    def label_of(self, task: asyncio.Task[Any] | None) -> str | None:
+    def label_of(self, task: asyncio.Task[Any] | None, coro: object = None) -> str | None:
         """A stable, human label for a task, given the first time the task is seen."""
         if task is None:
             return None
         entry = self.tasks.get(id(task))
         if entry is not None and entry["ref"] is task:
             return str(entry["label"])
-        if _is_asyncio_internal(task):
+        if _is_asyncio_internal(task, coro):
             return None
-        base = _coroutine_name(task)
+        base = _coroutine_name(task, coro)
         count = self._labels_used.get(base, 0) + 1
         self._labels_used[base] = count
         label = base if count == 1 else f"{base}#{count}"
@@ -110,9 +125,11 @@ class TraceRecorder(LoopObserver):
         self._loop = loop
         self.phase = "main"
 
-    def task_created(self, loop: VirtualClockLoop, task: asyncio.Task[Any]) -> None:
+    def task_created(
+        self, loop: VirtualClockLoop, task: asyncio.Task[Any], coro: object = None
+    ) -> None:
         parent = self._current_label()
-        label = self.label_of(task)
+        label = self.label_of(task, coro)
         if label is not None:
             self._event("create", parent, child=label)
 
