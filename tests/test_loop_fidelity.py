@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.curriculum import Exercise, load
-from grader.kit import Kit
+from grader.model.curriculum import Exercise, load
+from grader.model.kit import Kit
 from grader.runtime.order_check import (
     TIMING_PERTURBATIONS,
     OrderCheck,
