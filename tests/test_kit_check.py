@@ -214,3 +214,17 @@ def test_release_and_gradescope_build_run_the_full_check_first(
     assert len(broken) == 1
     assert f"{solved.id!r}: the stub scores" in broken[0]
     assert not (tmp_path / command[-1]).exists()
+
+
+def test_check_kit_refuses_an_exercise_whose_order_is_racy_on_a_real_clock(tmp_path: Path) -> None:
+    """The loop's order check is one of check-kit's truth checks: a racy snippet is refused."""
+    kit = copy_kit(tmp_path / "kit")
+    predict = next(e for e in CURRICULUM if e.kind == "predict" and e.entry == "main")
+    shutil.copyfile(ROOT / "tests" / "corner_cases" / "racy_chain.py", kit.solutions / predict.file)
+    assert check_kit.loop_difference_hook in check_kit.TRUTH_CHECKS
+    problems = check_kit.loop_difference_hook(kit, predict)
+    assert len(problems) == 1
+    assert predict.id in problems[0]
+    assert "late wake-ups" in problems[0]
+    # The kit's own snippet for it has no such dependence.
+    assert check_kit.loop_difference_hook(Kit(ROOT), predict) == []

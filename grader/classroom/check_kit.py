@@ -40,6 +40,7 @@ from grader.model.errors import LearnerCodeError
 from grader.model.kit import Kit, KitError
 from grader.model.kit_schema import schema_problems
 from grader.model.ordering import score_order
+from grader.runtime.order_check import order_dependence
 from grader.sandbox.runs import execute
 
 EXIT_OK = 0
@@ -109,12 +110,21 @@ def stable_truth(kit: Kit, exercise: Exercise) -> list[str]:
 
 
 def loop_difference_hook(kit: Kit, exercise: Exercise) -> list[str]:
-    """Placeholder for the loop work's check that an exercise shows an expected loop difference.
+    """The exercise's order must not rest on what the virtual clock cannot promise.
 
-    Replace (or append to `TRUTH_CHECKS`) with the real check; it returns no problem for now.
+    `runtime.order_check` runs the pristine snippet as it is and under each expected difference
+    between the virtual and a real loop (ties in set order, late wake-ups, time moving while
+    callbacks are ready; docs/loop.md); an order that changes under one is refused here.
     """
-    del kit, exercise
-    return []
+    report = order_dependence(kit.solutions / exercise.file, entry=exercise.entry)
+    if not report.depends:
+        return []
+    return [
+        (
+            f"exercise {exercise.id!r}: its order depends on an expected difference of the "
+            f"virtual loop ({report.explain()}); see docs/loop.md"
+        )
+    ]
 
 
 #: Truth checks run per supported predict exercise by the full check-kit.
