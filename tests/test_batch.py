@@ -221,9 +221,10 @@ def build_class(  # noqa: PLR0915 - the whole class in one place, upload by uplo
     with zipfile.ZipFile(buffer, "w") as archive:
         link = zipfile.ZipInfo(q.file)
         link.external_attr = 0o120777 << 16
-        archive.writestr(link, str(kit.solutions / q.file))
+        archive.writestr(link, str(kit.solutions / q.file))  # never followed: passed over
+        archive.writestr(p2.file, solved[p2.file])
     (subs / "shannon.zip").write_bytes(buffer.getvalue())
-    expect["shannon"] = Expect("error", "symbolic link")
+    expect["shannon"] = Expect(scores={p2.id: float(p2.points)})
 
     # A folder whose links point at the instructor's solutions: links are never followed.
     linked = PurePosixPath(q.file).parent.as_posix()
@@ -537,3 +538,11 @@ def test_usage_errors(tmp_path: Path) -> None:
     completed = run_grader("batch", str(tmp_path), "--only", "no-such-id")
     assert completed.returncode == 2
     assert "unknown exercise id" in completed.stdout
+
+
+def test_a_link_in_a_zip_is_passed_over_and_named(graded_class: ClassBatch) -> None:
+    """A zipped symbolic link is never followed; the rest of the upload is graded, the link named."""
+    path = graded_class.out / "feedback" / f"{safe_filename('shannon')}.md"
+    feedback = path.read_text(encoding="utf-8")
+    assert "symbolic link" in feedback
+    assert "not graded" in feedback
