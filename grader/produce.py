@@ -19,6 +19,7 @@ from .feedback import side_by_side
 from .ordering import Block, score_order
 from .plugin import GradingSession
 from .runs import LearnerCodeError, Run, execute
+from .runtime import source_rules
 from .truth import pristine_source
 
 _reference_cache: dict[tuple[str, str], Run] = {}
@@ -28,6 +29,8 @@ _reference_cache: dict[tuple[str, str], Run] = {}
 #: grading time for the same verdict.
 HANGS_ALLOWED = 2
 _HANG_KINDS = frozenset({"timeout", "cpu"})
+#: The kind of a run that reached into the grader (see docs/produce-integrity.md).
+REFUSED = "refused"
 
 
 class Learner:
@@ -54,6 +57,7 @@ class Learner:
                 f"of this exercise. The first time: {hangs[0]}"
             )
             raise LearnerCodeError(msg, "hang")
+        self._check_source()
         try:
             return execute(
                 self.source,
@@ -65,7 +69,28 @@ class Learner:
         except LearnerCodeError as exc:
             if exc.kind in _HANG_KINDS:
                 self.session.hangs.setdefault(self.exercise.id, []).append(exc.message)
+            if exc.kind == REFUSED:
+                detail = exc.message.partition("GuardRefusal: ")[2] or exc.message
+                raise LearnerCodeError(
+                    f"{self.exercise.file} reached into the grader's own machinery while it ran "
+                    f"({detail.rstrip('.')}), so nothing it printed or counted can be trusted: "
+                    "the run scores nothing. Solve the exercise with asyncio alone.",
+                    REFUSED,
+                ) from None
             raise
+
+    def _check_source(self) -> None:
+        """Refuse, before it runs, code that walks from an object to the harness behind it."""
+        found = source_rules.refusals(self.source)
+        if found:
+            first = found[0]
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            msg = (
+                f"{self.exercise.file}, line {first.line}: {first.what} is not allowed in a "
+                f"program graded by its output{more}. It reaches past asyncio into the "
+                "grader's own objects, which no exercise needs; the file was not run."
+            )
+            raise LearnerCodeError(msg, REFUSED)
 
     def reference(self, entry: str | None = None, *args: Any, **kwargs: Any) -> Run:
         """The same call on the kit's solution: the true order for this variant."""

@@ -1,0 +1,381 @@
+"""Keeps the code under test away from the harness that records what it did.
+
+A produce exercise is scored from what the child records inside the learner's own interpreter:
+the printed lines, which task printed each and when, and the instrumented helpers' counters.
+Code that could reach the recorder, the virtual clock or the counters could rewrite them, so
+the learner's module runs behind two fences, both set up here before it loads:
+
+- **A namespace with no way out.** The module gets its own builtins (no `eval`, `exec`,
+  `compile`, `type`, `vars`, `globals`, `breakpoint`; `getattr`/`setattr`/`delattr`/`hasattr`
+  refuse private and frame names) and its own `__import__`, which hands out *views* of modules:
+  a view shows a module's public names only, never its private ones, its `sys.modules`, or the
+  modules that reflect on objects (`gc`, `inspect`, `ctypes`, `pickle`, `copy`, `types`, ...).
+  The grader refuses attribute syntax that would get around this (`x.__globals__`,
+  `loop._now_ns`, `frame.f_back`) before the run (`source_rules.py`).
+- **A PEP 578 audit hook, for what gets past the first fence.** Installed before the module
+  loads and impossible to remove, it refuses frame access from learner code (`sys._getframe`,
+  `tb_frame`, a running coroutine's frame), heap walks (`gc.get_objects`, ...), tracing and
+  profiling hooks, `ctypes`, new code or function objects, another audit hook, starting other
+  programs, and `/proc`. Each refusal is noted where learner code cannot reach it (the hook's
+  own closure, referenced only by the interpreter), and the run then scores nothing.
+
+Standard library only: this module runs inside the learner's sandbox.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: Modules whose public API walks or copies arbitrary objects, reaches frames, the heap or
+#: memory, makes code, or imports by name: none of the exercises needs one.
+DENIED_MODULES = frozenset(
+    {
+        "bdb", "builtins", "code", "codeop", "copy", "copyreg", "ctypes", "dis", "doctest",
+        "faulthandler", "gc", "imp", "importlib", "inspect", "kitrt", "linecache", "logging",
+        "marshal", "multiprocessing", "operator", "pdb", "pickle", "pickletools", "pkgutil",
+        "profile", "cProfile", "pstats", "runpy", "shelve", "site", "sysconfig", "timeit",
+        "trace", "tracemalloc", "types", "unittest", "weakref", "zipimport",
+    }
+)  # fmt: skip
+
+#: Public names hidden in every view: they would swap the grader's event loop, install
+#: tracing hooks, or evaluate strings as code.
+HIDDEN_NAMES = frozenset(
+    {
+        "set_event_loop_policy", "get_event_loop_policy", "set_child_watcher",
+        "get_child_watcher", "settrace", "setprofile", "settrace_all_threads",
+        "setprofile_all_threads", "get_type_hints", "singledispatch", "singledispatchmethod",
+        "Formatter",
+    }
+)  # fmt: skip
+
+#: What `sys` shows to learner code: plain facts and the calls an exercise might make.
+SYS_NAMES = frozenset(
+    {
+        "argv", "byteorder", "exc_info", "exception", "executable", "exit", "flags",
+        "float_info", "getdefaultencoding", "getfilesystemencoding", "getrecursionlimit",
+        "getsizeof", "hexversion", "implementation", "int_info", "intern", "maxsize",
+        "maxunicode", "platform", "setrecursionlimit", "stderr", "stdout", "version",
+        "version_info",
+    }
+)  # fmt: skip
+
+#: Attribute names learner code may not read or write through `getattr` and friends (the same
+#: names `source_rules.py` refuses in attribute syntax): frames and closures lead to the harness.
+FRAME_NAMES = frozenset(
+    {
+        "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace", "tb_frame",
+        "gi_frame", "cr_frame", "ag_frame", "gi_code", "cr_code", "ag_code", "cell_contents",
+        "get_stack", "print_stack", "mro",
+    }
+)  # fmt: skip
+
+#: The builtins learner code does without: each makes code from strings, or names objects
+#: (the class of the running loop, a module's globals) that lead to the harness.
+_REMOVED_BUILTINS = (
+    "eval", "exec", "compile", "breakpoint", "globals", "locals", "vars", "type", "input",
+    "help", "__loader__", "__spec__",
+)  # fmt: skip
+
+_ALWAYS_REFUSED = frozenset(
+    {
+        "sys.settrace", "sys.setprofile", "sys._current_frames", "sys._current_exceptions",
+        "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook",
+        "code.__new__", "function.__new__", "sys.monitoring.register_callback",
+        "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.forkpty", "pty.spawn",
+        "subprocess.Popen", "os.symlink", "os.link", "os.chdir",
+    }
+)  # fmt: skip
+_PROGRAM_EVENTS = frozenset(
+    {"os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.forkpty", "pty.spawn"}
+    | {"subprocess.Popen"}
+)
+_FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+#: Refused without failing the run: the sandbox's isolation stops these too, and the older
+#: adversarial cases expect the attack to fail quietly.
+_QUIET_REFUSALS = {
+    "os.chdir": "changing the working folder",
+    "os.symlink": "making symbolic links",
+    "os.link": "making hard links",
+}
+_HOOK_DENIED_IMPORTS = frozenset({"ctypes", "_ctypes", "_testcapi", "_testinternalcapi"})
+#: Standard library callers that turn a frame into text or a module name, never hand it on.
+_TRUSTED_CALLERS = tuple(
+    os.path.join(*parts)
+    for parts in (
+        ("logging", "__init__.py"),
+        ("typing.py",),
+        ("collections", "__init__.py"),
+        ("enum.py",),
+        ("warnings.py",),
+        ("asyncio", "coroutines.py"),
+        ("asyncio", "format_helpers.py"),
+    )
+)
+_PROC_PARTS = frozenset({"proc", "mem", "maps", "pagemap", "kcore"})
+
+
+class GuardRefusal(PermissionError, ValueError):
+    """Raised in learner code for what the grader does not allow under it.
+
+    A `ValueError` too, so the standard library's own "who called me" lookups (`namedtuple`,
+    `TypeVar`) fall back quietly instead of failing.
+    """
+
+
+class Guard:
+    """What the child needs from the fence: the learner's builtins, and the refusal log."""
+
+    def __init__(self, learner_file: str, report: Callable[[], list[str]]) -> None:
+        self.learner_file = learner_file
+        self._report = report
+        self._views: dict[str, ModuleView] = {}
+        self.builtins = self._make_builtins()
+
+    def refusals(self) -> list[str]:
+        """What learner code tried and was refused, in order (a copy)."""
+        return self._report()
+
+    # --- the learner's builtins --------------------------------------------------------------
+    def _make_builtins(self) -> dict[str, Any]:
+        space = dict(builtins.__dict__)
+        for name in _REMOVED_BUILTINS:
+            space.pop(name, None)
+        note = self._note
+        real_getattr, real_setattr, real_delattr = getattr, setattr, delattr
+
+        def _checked(name: object, verb: str) -> None:
+            if isinstance(name, str) and (name.startswith("_") or name in FRAME_NAMES):
+                message = f"{verb} `{name}` is not allowed under the grader"
+                note(message)
+                raise AttributeError(message)
+
+        def getattr_(obj: object, name: str, *default: object) -> object:  # noqa: N807
+            _checked(name, "reading")
+            return real_getattr(obj, name, *default)
+
+        def hasattr_(obj: object, name: str) -> bool:  # noqa: N807
+            _checked(name, "reading")
+            return builtins.hasattr(obj, name)
+
+        def setattr_(obj: object, name: str, value: object) -> None:  # noqa: N807
+            _checked(name, "setting")
+            real_setattr(obj, name, value)
+
+        def delattr_(obj: object, name: str) -> None:  # noqa: N807
+            _checked(name, "deleting")
+            real_delattr(obj, name)
+
+        space.update(
+            getattr=getattr_,
+            hasattr=hasattr_,
+            setattr=setattr_,
+            delattr=delattr_,
+            __import__=self._import,
+        )
+        return space
+
+    def _note(self, message: str) -> None:
+        sys.audit("kitrt.refused", message)
+
+    # --- imports -------------------------------------------------------------------------------
+    def _import(
+        self,
+        name: str,
+        globals: Any = None,  # noqa: A002 - __import__'s own signature
+        locals: Any = None,  # noqa: A002
+        fromlist: Iterable[str] | None = (),
+        level: int = 0,
+    ) -> Any:
+        if level != 0:
+            message = "relative imports are not allowed under the grader"
+            self._note(message)
+            raise ImportError(message)
+        if not module_allowed(name):
+            message = f"importing `{name}` is not allowed under the grader"
+            self._note(message)
+            raise ImportError(message, name=name)
+        top = __import__(name, None, None, fromlist or (), 0)
+        if fromlist:
+            return self.view(top)
+        return self.view(sys.modules[name.partition(".")[0]])
+
+    def view(self, module: types.ModuleType) -> ModuleView:
+        """The learner's view of `module` (one per module, made on first use)."""
+        real_name = module.__name__
+        view = self._views.get(real_name)
+        if view is None:
+            view = ModuleView(module, self)
+            self._views[real_name] = view
+        return view
+
+
+def module_allowed(name: str) -> bool:
+    """Whether learner code may import `name` (as a view)."""
+    parts = name.split(".")
+    if name == "__future__":
+        return True
+    return parts[0] not in DENIED_MODULES and not any(part.startswith("_") for part in parts)
+
+
+class ModuleView(types.ModuleType):
+    """A module as learner code sees it: public names only, modules in it seen as views."""
+
+    def __init__(self, module: types.ModuleType, guard: Guard) -> None:
+        # Named after nothing in sys.modules: `from x import y` falls back on
+        # `sys.modules[f"{x.__name__}.{y}"]` when y is missing, and must find nothing there.
+        super().__init__(f"kitrt-view:{module.__name__}", module.__doc__)
+        object.__setattr__(self, "_kit_module", module)
+        object.__setattr__(self, "_kit_guard", guard)
+        names = getattr(module, "__all__", None)
+        if names is None:
+            names = [name for name in dir(module) if not name.startswith("_")]
+        self.__all__ = [str(n) for n in names if self._shown(str(n))]
+
+    def _shown(self, name: str) -> bool:
+        if name.startswith("_") or name in HIDDEN_NAMES:
+            return False
+        if self._kit_module.__name__ == "sys":
+            return name in SYS_NAMES
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        module = self._kit_module
+        if not self._shown(name) or not hasattr(module, name):
+            msg = f"module {module.__name__!r} has no attribute {name!r}"
+            raise AttributeError(msg)
+        value = getattr(module, name)
+        if isinstance(value, types.ModuleType):
+            if not module_allowed(value.__name__):
+                msg = f"module {module.__name__!r} has no attribute {name!r}"
+                raise AttributeError(msg)
+            value = self._kit_guard.view(value)
+        if name not in {"stdout", "stderr"}:  # those two follow the real ones
+            self.__dict__[name] = value
+        return value
+
+    def __dir__(self) -> list[str]:
+        return list(self.__all__)
+
+    def __repr__(self) -> str:
+        return repr(self._kit_module)
+
+
+# --- the audit hook ------------------------------------------------------------------------------
+def arm(learner_file: str, kit_dir: str) -> Guard:
+    """Install the audit hook (for the rest of this process) and return the learner's fence."""
+    refused: list[str] = []
+    local = threading.local()
+    main_thread = threading.main_thread()
+    learner_file = os.path.abspath(learner_file)
+    stdlib = os.path.dirname(os.__file__) + os.sep
+    kit_dir = os.path.abspath(kit_dir) + os.sep
+    realpath, current_thread = os.path.realpath, threading.current_thread
+    getframe = sys._getframe  # noqa: SLF001 - the hook's own look at who is asking
+
+    def kind_of(filename: str) -> str:
+        if filename.startswith(kit_dir):
+            return "kit"
+        if filename.startswith(stdlib) or filename.startswith("<frozen"):
+            return "trusted" if filename.endswith(_TRUSTED_CALLERS) else "stdlib"
+        return "learner"
+
+    def frames_allowed() -> bool:
+        """Whether the code that asks for a frame may have it: decided by its nearest caller
+        that is not plain standard library code.
+
+        The standard library modules in `_TRUSTED_CALLERS` only turn frames into text or module
+        names (logging, reprs, `namedtuple`); the kit's own error reports read tracebacks; learner
+        code, or the end of the stack, or a worker thread, gets nothing.
+        """
+        frame = getframe(3)  # 0 this, 1 check, 2 hook, 3 the code that raised the event
+        while frame is not None:
+            kind = kind_of(frame.f_code.co_filename)
+            if kind == "trusted":
+                return True
+            if kind == "learner":
+                return False
+            if kind == "kit":
+                return current_thread() is main_thread
+            frame = frame.f_back
+        return False
+
+    def refuse(what: str, error: type[Exception] = GuardRefusal, *, fatal: bool = True) -> None:
+        if fatal and len(refused) < 20:
+            refused.append(what)
+        raise error(f"{what} is not allowed under the grader")
+
+    def frame_of_learner_coroutine(obj: Any) -> bool:
+        """A suspended coroutine or generator of the learner's own: its frame leads nowhere."""
+        code = getattr(obj, "gi_code", None) or getattr(obj, "cr_code", None)
+        code = code or getattr(obj, "ag_code", None)
+        running = (
+            getattr(obj, "gi_running", False)
+            or getattr(obj, "cr_running", False)
+            or getattr(obj, "ag_running", False)
+        )
+        return code is not None and code.co_filename == learner_file and not running
+
+    def check(event: str, args: tuple[Any, ...]) -> None:  # noqa: C901, PLR0912 - one table
+        if event == "kitrt.refused":
+            if len(refused) < 20:
+                refused.append(str(args[0]))
+            return
+        if event in _ALWAYS_REFUSED:
+            if event in _PROGRAM_EVENTS:
+                refuse("starting another program", fatal=False)
+            what = _QUIET_REFUSALS.get(event)
+            if what is not None:
+                refuse(what, fatal=False)
+            refuse(f"`{event}`")
+        elif event.startswith(("ctypes.", "_xxsubinterpreters.", "_interpreters.")):
+            refuse("`ctypes` and subinterpreters")
+        elif event == "object.__setattr__" and args[1] == "__code__":
+            refuse("replacing a function's code")
+        elif event == "import" and str(args[0]).partition(".")[0] in _HOOK_DENIED_IMPORTS:
+            refuse(f"importing `{args[0]}`", ImportError)
+        elif event == "open":
+            path = args[0]
+            if isinstance(path, (str, bytes)) and touches_proc(path):
+                refuse("opening files in /proc", fatal=False)
+        elif event == "compile":
+            filename = args[1]
+            if isinstance(filename, str) and filename.startswith(kit_dir):
+                refuse("compiling code under the grader's file names")
+        elif event == "sys._getframe" or (
+            event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES
+        ):
+            if event == "object.__getattr__" and args[1] != "tb_frame":
+                if frame_of_learner_coroutine(args[0]):
+                    return
+            if not frames_allowed():
+                refuse("reaching the interpreter's frames")
+
+    def touches_proc(path: str | bytes) -> bool:
+        text = os.fsdecode(path)
+        parts = set(text.replace("\\", "/").split("/"))
+        if parts & _PROC_PARTS:
+            return True
+        resolved = realpath(text)
+        return resolved == "/proc" or resolved.startswith("/proc/")
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if getattr(local, "busy", False):
+            return  # the hook's own look at frames and paths raises events too
+        local.busy = True
+        try:
+            check(event, args)
+        finally:
+            local.busy = False
+
+    def report() -> list[str]:
+        return list(refused)
+
+    sys.addaudithook(hook)
+    return Guard(learner_file, report)
