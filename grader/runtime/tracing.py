@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sys
 from typing import Any
 
 from .virtual_loop import LoopObserver, VirtualClockLoop, loop_of_this_thread
@@ -242,6 +243,7 @@ class RecorderHandle(LoopObserver):
 
     def __setattr__(self, name: str, value: object) -> None:
         msg = f"`{name}` of the grader's recorder cannot be changed"
+        sys.audit("kitrt.refused", msg)  # noted by the guard's audit hook: the run scores 0
         raise AttributeError(msg)
 
     def attach(self, loop: VirtualClockLoop) -> None:
@@ -281,6 +283,7 @@ class LineCapture(io.TextIOBase):
         # Learner code reaches this object as `sys.stdout`: it may write, never rewire.
         if not name.startswith("_"):
             msg = f"`{name}` of the grader's stdout cannot be changed"
+            sys.audit("kitrt.refused", msg)
             raise AttributeError(msg)
         super().__setattr__(name, value)
 
