@@ -11,6 +11,9 @@ graded through the real CLI and must earn nothing, with a sentence that says why
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -29,14 +32,14 @@ PRODUCE_IDS = [e.id for e in PRODUCE]
 #: what the helpers should have counted. Written from each exercise's statement, as an attacker
 #: who has read it would.
 EXPECTED = {
-    "sleep0-take-turns": '''
+    "sleep0-take-turns": """
 def expected(labels=None, steps=3, **_):
     labels = labels or ["A", "B"]
     tasks = ["worker" if i == 0 else f"worker#{i + 1}" for i in range(len(labels))]
     lines = [(f"{label} step {s}", tasks[i], 0) for s in range(steps) for i, label in enumerate(labels)]
     return lines, 0, {}
-''',
-    "sleep0-target-order": '''
+""",
+    "sleep0-target-order": """
 def expected(names=None, steps=2, **_):
     names = names or ["a", "b"]
     tasks = ["job" if i == 0 else f"job#{i + 1}" for i in range(len(names))]
@@ -47,8 +50,8 @@ def expected(names=None, steps=2, **_):
         lines += [(f"{n}: step {s}", tasks[i], 0) for i, n in enumerate(names)]
     lines.append(("main: done", "main", 0))
     return lines, 0, {}
-''',
-    "tasks-fire-and-forget": '''
+""",
+    "tasks-fire-and-forget": """
 def expected(saves=None, **_):
     saves = saves or {"report": 1.0}
     tasks = {label: "save" if i == 0 else f"save#{i + 1}" for i, label in enumerate(saves)}
@@ -57,8 +60,8 @@ def expected(saves=None, **_):
     for label in sorted(saves, key=lambda k: saves[k]):
         lines.append((f"{label}: saved", tasks[label], round(saves[label] * 1e9)))
     return lines, round(max(saves.values()) * 1e9), {}
-''',
-    "shared-result-once": '''
+""",
+    "shared-result-once": """
 def expected(compute=None, names=None, **_):
     names = names or ["w1", "w2", "w3"]
     settings = closure_values(compute) if compute is not None else {}
@@ -69,8 +72,8 @@ def expected(compute=None, names=None, **_):
     lines += [(f"{n}: got {value}", f"waiter#{i + 1}" if i else "waiter", round(delay * 1e9))
               for i, n in enumerate(names)]
     return lines, round(delay * 1e9), {"expensive": {"calls": 1}}
-''',
-    "blocking-to-thread": '''
+""",
+    "blocking-to-thread": """
 def expected(fetch=None, beats=None, **_):
     if fetch is None:
         texts = ["beat 0 at 0.0 s", "report: start", "beat 1 at 0.5 s", "beat 2 at 1.0 s",
@@ -85,7 +88,7 @@ def expected(fetch=None, beats=None, **_):
     stats = {"blocking": {"calls": 1, "in_loop_thread": [False]},
              "ticker": {"ticks_ns": [round(n * every * 1e9) for n in range(count)]}}
     return lines, round(end * 1e9), stats
-''',
+""",
 }
 
 #: Every route to the harness the child's interpreter offered before the fence, none of them
@@ -167,7 +170,7 @@ async def main(*args, **kwargs):
 '''
 
 #: The same rewrite spelled out in attribute syntax: refused before it runs.
-REWRITE_BY_SYNTAX = '''
+REWRITE_BY_SYNTAX = """
 import asyncio
 
 
@@ -181,11 +184,11 @@ async def main(*args, **kwargs):
     loop.observer.lines[:] = []
     loop._now_ns = 0
     return returned
-'''
+"""
 
 #: Make the loop's clock lie instead: a blocking call in the loop's thread costs no time, so the
 #: heartbeat stays on time without the fix; and a class of asyncio's own changed for good measure.
-REWRITE_THE_LOOP = '''
+REWRITE_THE_LOOP = """
 import asyncio
 
 
@@ -200,7 +203,7 @@ async def main(*args, **kwargs):
     except Exception:
         pass
     return await stub_main(*args, **kwargs)
-'''
+"""
 
 ATTACKS = {
     "reflection": REWRITE_BY_REFLECTION,
@@ -252,7 +255,7 @@ def test_an_unsolved_program_that_rewrites_its_recording_scores_nothing(
             assert "reached into the grader's own machinery" in feedback, feedback
 
 
-COMBINED = '''
+COMBINED = """
 import asyncio
 
 
@@ -266,7 +269,7 @@ async def main(*args, **kwargs):
     finally:
         forge(kwargs)
     return returned
-'''
+"""
 
 
 def test_one_submission_that_rewrites_everything_on_all_five_scores_zero_on_each(
@@ -293,3 +296,85 @@ def test_the_solutions_keep_full_marks_behind_the_fence(
 ) -> None:
     for exercise_id, result in _produce_results(solutions_report).items():
         assert result["score"] == result["max_score"], (exercise_id, result["feedback"])
+
+
+# --- the second fence, alone: what if learner code got hold of `sys`, `gc` or a traceback? ------
+SECOND_FENCE = r"""
+import asyncio, json, os, sys
+sys.path.insert(0, RUNTIME_PARENT)
+from runtime import guard
+
+learner = os.path.join(WORK, "exercise.py")
+# Kit code (compiled under the runtime's file names before the fence goes up) reads tracebacks.
+KIT_PROBE = compile(
+    "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError as exc:\n"
+    "    found = bool(traceback.extract_tb(exc.__traceback__))\n",
+    os.path.join(RUNTIME_PARENT, "runtime", "child.py"), "exec",
+)
+fence = guard.arm(learner, os.path.join(RUNTIME_PARENT, "runtime"))
+ATTEMPTS = {
+    "getframe": "sys._getframe(0)",
+    "current_frames": "sys._current_frames()",
+    "gc": "__import__('gc').get_objects()",
+    "referrers": "__import__('gc').get_referrers(asyncio)",
+    "settrace": "sys.settrace(lambda *a: None)",
+    "setprofile": "sys.setprofile(lambda *a: None)",
+    "ctypes": "__import__('ctypes')",
+    "traceback": "(lambda: [e for e in [None] if 0] or (1/0))()",
+    "audit_hook": "sys.addaudithook(lambda e, a: 1 / 0 if e == 'probe' else None) or "
+    "sys.audit('probe')",
+    "new_code": "(lambda: 0).__code__.replace(co_name='x')",
+    "proc_mem": "open('/proc/self/mem', 'rb')",
+    "program": "os.system('true')",
+    "running_frame": "RUNNING",
+}
+results = {}
+for name, expression in ATTEMPTS.items():
+    before = len(fence.refusals())
+    if name == "traceback":
+        source = "try:\n    1/0\nexcept ZeroDivisionError as e:\n    e.__traceback__.tb_frame\n"
+    elif name == "running_frame":
+        source = (
+            "async def probe():\n"
+            "    return asyncio.current_task().get_coro().cr_frame\n"
+            "asyncio.run(probe())\n"
+        )
+    else:
+        source = expression
+    code = compile(source, learner, "exec")
+    try:
+        exec(code, {"asyncio": asyncio, "sys": sys, "os": os})
+        outcome = "allowed"
+    except guard.GuardRefusal:
+        outcome = "refused"
+    except ImportError as exc:
+        outcome = "refused" if "not allowed" in str(exc) else f"ImportError {exc}"
+    except Exception as exc:
+        outcome = f"{type(exc).__name__}: {exc}"
+    results[name] = [outcome, len(fence.refusals()) > before]
+space = {}
+exec(KIT_PROBE, space)
+results["kit_traceback"] = [space["found"], False]
+print(json.dumps(results))
+"""
+
+
+def test_the_audit_hook_refuses_what_the_namespace_would_never_hand_out(tmp_path: Path) -> None:
+    """Defence in depth: learner code with the real `sys`, `os` and builtins still gets none of
+    frames, the heap, tracing, ctypes, new code, /proc or other programs; each is noted."""
+    program = SECOND_FENCE.replace("RUNTIME_PARENT", repr(str(ROOT / "grader"))).replace(
+        "WORK", repr(str(tmp_path))
+    )
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", program], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(completed.stdout.strip().splitlines()[-1])
+    quiet = {"proc_mem", "program"}  # refused, but stopped by the sandbox anyway: not fatal
+    for name, (outcome, noted) in results.items():
+        if name == "kit_traceback":
+            assert outcome is True
+            continue
+        # A refused audit hook is swallowed by the interpreter itself (the call "works").
+        assert outcome == ("allowed" if name == "audit_hook" else "refused"), f"{name}: {outcome}"
+        assert noted is (name not in quiet), name

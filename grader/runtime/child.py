@@ -254,7 +254,7 @@ def _changed_class(snapshot: dict[type, dict[str, Any]]) -> str | None:
         now = vars(cls)
         if now.keys() != before.keys() or any(now[k] is not v for k, v in before.items()):
             changed = sorted(
-                {k for k in now.keys() ^ before.keys()}
+                set(now.keys() ^ before.keys())
                 | {k for k, v in before.items() if k in now and now[k] is not v}
             )
             return f"`{cls.__module__}.{cls.__qualname__}.{changed[0]}` was replaced"

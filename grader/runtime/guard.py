@@ -29,7 +29,7 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: Modules whose public API walks or copies arbitrary objects, reaches frames, the heap or
@@ -121,7 +121,7 @@ _TRUSTED_CALLERS = tuple(
 _PROC_PARTS = frozenset({"proc", "mem", "maps", "pagemap", "kcore"})
 
 
-class GuardRefusal(PermissionError, ValueError):
+class GuardRefusal(PermissionError, ValueError):  # noqa: N818 - named for what learners read
     """Raised in learner code for what the grader does not allow under it.
 
     A `ValueError` too, so the standard library's own "who called me" lookups (`namedtuple`,
@@ -156,19 +156,19 @@ class Guard:
                 note(message)
                 raise AttributeError(message)
 
-        def getattr_(obj: object, name: str, *default: object) -> object:  # noqa: N807
+        def getattr_(obj: object, name: str, *default: object) -> object:
             _checked(name, "reading")
             return real_getattr(obj, name, *default)
 
-        def hasattr_(obj: object, name: str) -> bool:  # noqa: N807
+        def hasattr_(obj: object, name: str) -> bool:
             _checked(name, "reading")
             return builtins.hasattr(obj, name)
 
-        def setattr_(obj: object, name: str, value: object) -> None:  # noqa: N807
+        def setattr_(obj: object, name: str, value: object) -> None:
             _checked(name, "setting")
             real_setattr(obj, name, value)
 
-        def delattr_(obj: object, name: str) -> None:  # noqa: N807
+        def delattr_(obj: object, name: str) -> None:
             _checked(name, "deleting")
             real_delattr(obj, name)
 
@@ -190,7 +190,7 @@ class Guard:
         name: str,
         globals: Any = None,  # noqa: A002 - __import__'s own signature
         locals: Any = None,  # noqa: A002
-        fromlist: Iterable[str] | None = (),
+        fromlist: Sequence[str] | None = (),
         level: int = 0,
     ) -> Any:
         if level != 0:
@@ -270,48 +270,122 @@ class ModuleView(types.ModuleType):
 # --- the audit hook ------------------------------------------------------------------------------
 def arm(learner_file: str, kit_dir: str) -> Guard:
     """Install the audit hook (for the rest of this process) and return the learner's fence."""
-    refused: list[str] = []
-    local = threading.local()
-    main_thread = threading.main_thread()
-    learner_file = os.path.abspath(learner_file)
-    stdlib = os.path.dirname(os.__file__) + os.sep
-    kit_dir = os.path.abspath(kit_dir) + os.sep
-    realpath, current_thread = os.path.realpath, threading.current_thread
-    getframe = sys._getframe  # noqa: SLF001 - the hook's own look at who is asking
+    hook = _AuditHook(os.path.abspath(learner_file), os.path.abspath(kit_dir) + os.sep)
+    sys.addaudithook(hook)
+    # Only the interpreter holds the hook; the fence reads its log through a closure.
+    return Guard(learner_file, lambda: list(hook.refused))
 
-    def kind_of(filename: str) -> str:
-        if filename.startswith(kit_dir):
+
+_MAX_NOTED = 20
+
+
+class _AuditHook:
+    """The audit hook: refuses what leads to the harness, and notes each refusal."""
+
+    def __init__(self, learner_file: str, kit_dir: str) -> None:
+        self.refused: list[str] = []
+        self.local = threading.local()
+        self.main_thread = threading.main_thread()
+        self.learner_file = learner_file
+        self.kit_dir = kit_dir
+        self.stdlib = os.path.dirname(os.__file__) + os.sep
+        # Looked up once: learner code may rebind module attributes, never these references.
+        self.realpath = os.path.realpath
+        self.current_thread = threading.current_thread
+        self.getframe = sys._getframe  # noqa: SLF001 - the hook's own look at who is asking
+
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
+        local = self.local
+        if getattr(local, "busy", False):
+            return  # the hook's own look at frames and paths raises events too
+        local.busy = True
+        try:
+            self.check(event, args)
+        finally:
+            local.busy = False
+
+    def refuse(
+        self, what: str, error: type[Exception] = GuardRefusal, *, fatal: bool = True
+    ) -> None:
+        if fatal and len(self.refused) < _MAX_NOTED:
+            self.refused.append(what)
+        msg = f"{what} is not allowed under the grader"
+        raise error(msg)
+
+    def check(self, event: str, args: tuple[Any, ...]) -> None:  # noqa: C901 - one table
+        """One audit event: return to allow it, raise to refuse it."""
+        if event == "kitrt.refused":  # the fence's own note (getattr, the sealed loop, ...)
+            if len(self.refused) < _MAX_NOTED:
+                self.refused.append(str(args[0]))
+        elif event == "sys.addaudithook":
+            # Only an exception derived from RuntimeError keeps the new hook out (and is
+            # swallowed): the call seems to work, the run still scores nothing.
+            self.refuse("adding an audit hook", RuntimeError)
+        elif event in _ALWAYS_REFUSED:
+            self.always_refused(event)
+        elif event.startswith(("ctypes.", "_xxsubinterpreters.", "_interpreters.")):
+            self.refuse("`ctypes` and subinterpreters")
+        elif event == "object.__setattr__" and args[1] == "__code__":
+            self.refuse("replacing a function's code")
+        elif event == "import" and str(args[0]).partition(".")[0] in _HOOK_DENIED_IMPORTS:
+            self.refuse(f"importing `{args[0]}`", ImportError)
+        elif event == "open":
+            if isinstance(args[0], (str, bytes)) and self.touches_proc(args[0]):
+                self.refuse("opening files in /proc", fatal=False)
+        elif event == "compile":
+            if isinstance(args[1], str) and args[1].startswith(self.kit_dir):
+                self.refuse("compiling code under the grader's file names")
+        elif event == "sys._getframe" or (
+            event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES
+        ):
+            self.check_frame(event, args)
+
+    def always_refused(self, event: str) -> None:
+        if event in _PROGRAM_EVENTS:
+            self.refuse("starting another program", fatal=False)
+        what = _QUIET_REFUSALS.get(event)
+        if what is not None:
+            self.refuse(what, fatal=False)
+        self.refuse(f"`{event}`")
+
+    def check_frame(self, event: str, args: tuple[Any, ...]) -> None:
+        if (
+            event == "object.__getattr__"
+            and args[1] != "tb_frame"
+            and self.frame_of_learner_coroutine(args[0])
+        ):
+            return
+        if not self.frames_allowed():
+            self.refuse("reaching the interpreter's frames")
+
+    def kind_of(self, filename: str) -> str:
+        if filename.startswith(self.kit_dir):
             return "kit"
-        if filename.startswith(stdlib) or filename.startswith("<frozen"):
+        if filename.startswith((self.stdlib, "<frozen")):
             return "trusted" if filename.endswith(_TRUSTED_CALLERS) else "stdlib"
         return "learner"
 
-    def frames_allowed() -> bool:
-        """Whether the code that asks for a frame may have it: decided by its nearest caller
-        that is not plain standard library code.
+    def frames_allowed(self) -> bool:
+        """Whether the code asking for a frame may have it, by its nearest non-stdlib caller.
 
         The standard library modules in `_TRUSTED_CALLERS` only turn frames into text or module
         names (logging, reprs, `namedtuple`); the kit's own error reports read tracebacks; learner
-        code, or the end of the stack, or a worker thread, gets nothing.
+        code, the end of the stack, or a worker thread gets nothing.
         """
-        frame = getframe(3)  # 0 this, 1 check, 2 hook, 3 the code that raised the event
+        # 0 this, 1 check_frame, 2 check, 3 __call__, 4 the code that raised the event
+        frame: types.FrameType | None = self.getframe(4)
         while frame is not None:
-            kind = kind_of(frame.f_code.co_filename)
+            kind = self.kind_of(frame.f_code.co_filename)
             if kind == "trusted":
                 return True
             if kind == "learner":
                 return False
             if kind == "kit":
-                return current_thread() is main_thread
+                return self.current_thread() is self.main_thread
             frame = frame.f_back
         return False
 
-    def refuse(what: str, error: type[Exception] = GuardRefusal, *, fatal: bool = True) -> None:
-        if fatal and len(refused) < 20:
-            refused.append(what)
-        raise error(f"{what} is not allowed under the grader")
-
-    def frame_of_learner_coroutine(obj: Any) -> bool:
+    def frame_of_learner_coroutine(self, obj: Any) -> bool:
         """A suspended coroutine or generator of the learner's own: its frame leads nowhere."""
         code = getattr(obj, "gi_code", None) or getattr(obj, "cr_code", None)
         code = code or getattr(obj, "ag_code", None)
@@ -320,62 +394,11 @@ def arm(learner_file: str, kit_dir: str) -> Guard:
             or getattr(obj, "cr_running", False)
             or getattr(obj, "ag_running", False)
         )
-        return code is not None and code.co_filename == learner_file and not running
+        return code is not None and code.co_filename == self.learner_file and not running
 
-    def check(event: str, args: tuple[Any, ...]) -> None:  # noqa: C901, PLR0912 - one table
-        if event == "kitrt.refused":
-            if len(refused) < 20:
-                refused.append(str(args[0]))
-            return
-        if event in _ALWAYS_REFUSED:
-            if event in _PROGRAM_EVENTS:
-                refuse("starting another program", fatal=False)
-            what = _QUIET_REFUSALS.get(event)
-            if what is not None:
-                refuse(what, fatal=False)
-            refuse(f"`{event}`")
-        elif event.startswith(("ctypes.", "_xxsubinterpreters.", "_interpreters.")):
-            refuse("`ctypes` and subinterpreters")
-        elif event == "object.__setattr__" and args[1] == "__code__":
-            refuse("replacing a function's code")
-        elif event == "import" and str(args[0]).partition(".")[0] in _HOOK_DENIED_IMPORTS:
-            refuse(f"importing `{args[0]}`", ImportError)
-        elif event == "open":
-            path = args[0]
-            if isinstance(path, (str, bytes)) and touches_proc(path):
-                refuse("opening files in /proc", fatal=False)
-        elif event == "compile":
-            filename = args[1]
-            if isinstance(filename, str) and filename.startswith(kit_dir):
-                refuse("compiling code under the grader's file names")
-        elif event == "sys._getframe" or (
-            event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES
-        ):
-            if event == "object.__getattr__" and args[1] != "tb_frame":
-                if frame_of_learner_coroutine(args[0]):
-                    return
-            if not frames_allowed():
-                refuse("reaching the interpreter's frames")
-
-    def touches_proc(path: str | bytes) -> bool:
+    def touches_proc(self, path: str | bytes) -> bool:
         text = os.fsdecode(path)
-        parts = set(text.replace("\\", "/").split("/"))
-        if parts & _PROC_PARTS:
+        if set(text.replace("\\", "/").split("/")) & _PROC_PARTS:
             return True
-        resolved = realpath(text)
+        resolved = self.realpath(text)
         return resolved == "/proc" or resolved.startswith("/proc/")
-
-    def hook(event: str, args: tuple[Any, ...]) -> None:
-        if getattr(local, "busy", False):
-            return  # the hook's own look at frames and paths raises events too
-        local.busy = True
-        try:
-            check(event, args)
-        finally:
-            local.busy = False
-
-    def report() -> list[str]:
-        return list(refused)
-
-    sys.addaudithook(hook)
-    return Guard(learner_file, report)

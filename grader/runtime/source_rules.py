@@ -88,13 +88,13 @@ class _Checker(ast.NodeVisitor):
     def _refuse(self, node: ast.AST, what: str) -> None:
         self.found.append(Refusal(getattr(node, "lineno", 0), what))
 
-    def visit_Attribute(self, node: ast.Attribute) -> None:  # noqa: N802 - ast's naming
+    def visit_Attribute(self, node: ast.Attribute) -> None:
         what = _attribute_refused(node.attr, on_super=_is_super_call(node.value))
         if what is not None:
             self._refuse(node, what)
         self.generic_visit(node)
 
-    def visit_Name(self, node: ast.Name) -> None:  # noqa: N802
+    def visit_Name(self, node: ast.Name) -> None:
         if node.id in _DENIED_NAMES:
             self._refuse(node, f"the name `{node.id}`")
 
@@ -107,7 +107,7 @@ class _Checker(ast.NodeVisitor):
     visit_AsyncFunctionDef = _definition  # noqa: N815
     visit_ClassDef = _definition  # noqa: N815
 
-    def visit_MatchClass(self, node: ast.MatchClass) -> None:  # noqa: N802
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
         # `case object(__globals__=g)` reads an attribute as surely as `x.__globals__`.
         for name in node.kwd_attrs:
             what = _attribute_refused(name, on_super=False)
@@ -119,7 +119,7 @@ class _Checker(ast.NodeVisitor):
         self._annotation(node.annotation)
         self.generic_visit(node)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:  # noqa: N802
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._annotation(node.annotation)
         self.generic_visit(node)
 
@@ -137,8 +137,11 @@ class _Checker(ast.NodeVisitor):
 
 
 def refusals(source: str | bytes) -> list[Refusal]:
-    """What in `source` the grader refuses to run (empty: nothing; a syntax error: nothing,
-    the run itself reports it with its line)."""
+    """What in `source` the grader refuses to run.
+
+    Empty for a clean program, and for one that does not parse: the run itself then reports
+    the syntax error with its line.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):

@@ -237,6 +237,7 @@ class RecorderHandle(LoopObserver):
     """
 
     __slots__ = ("_recorder",)
+    _recorder: TraceRecorder
 
     def __init__(self, recorder: TraceRecorder) -> None:
         object.__setattr__(self, "_recorder", recorder)
