@@ -25,6 +25,7 @@ Standard library only: this module runs inside the learner's sandbox.
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import os
 import sys
 import threading
@@ -55,13 +56,16 @@ HIDDEN_NAMES = frozenset(
     }
 )  # fmt: skip
 
+#: Public names that start with an underscore anyway (`os._exit` ends the run, as it should).
+_PUBLIC_UNDERSCORE = frozenset({"_exit"})
+
 #: What `sys` shows to learner code: plain facts and the calls an exercise might make.
 SYS_NAMES = frozenset(
     {
         "argv", "byteorder", "exc_info", "exception", "executable", "exit", "flags",
         "float_info", "getdefaultencoding", "getfilesystemencoding", "getrecursionlimit",
         "getsizeof", "hexversion", "implementation", "int_info", "intern", "maxsize",
-        "maxunicode", "platform", "setrecursionlimit", "stderr", "stdout", "version",
+        "maxunicode", "path", "platform", "setrecursionlimit", "stderr", "stdout", "version",
         "version_info",
     }
 )  # fmt: skip
@@ -198,6 +202,9 @@ class Guard:
             self._note(message)
             raise ImportError(message)
         if not module_allowed(name):
+            if not _exists(name):  # as in a plain run: no such module, not a refusal
+                msg = f"No module named {name!r}"
+                raise ModuleNotFoundError(msg, name=name)
             message = f"importing `{name}` is not allowed under the grader"
             self._note(message)
             raise ImportError(message, name=name)
@@ -214,6 +221,13 @@ class Guard:
             view = ModuleView(module, self)
             self._views[real_name] = view
         return view
+
+
+def _exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def module_allowed(name: str) -> bool:
@@ -239,7 +253,7 @@ class ModuleView(types.ModuleType):
         self.__all__ = [str(n) for n in names if self._shown(str(n))]
 
     def _shown(self, name: str) -> bool:
-        if name.startswith("_") or name in HIDDEN_NAMES:
+        if (name.startswith("_") and name not in _PUBLIC_UNDERSCORE) or name in HIDDEN_NAMES:
             return False
         if self._kit_module.__name__ == "sys":
             return name in SYS_NAMES
@@ -251,6 +265,8 @@ class ModuleView(types.ModuleType):
             msg = f"module {module.__name__!r} has no attribute {name!r}"
             raise AttributeError(msg)
         value = getattr(module, name)
+        if module.__name__ == "sys" and name == "path":
+            return list(value)  # a copy: a folder added to it must not change what loads
         if isinstance(value, types.ModuleType):
             if not module_allowed(value.__name__):
                 msg = f"module {module.__name__!r} has no attribute {name!r}"
