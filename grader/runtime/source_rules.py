@@ -76,8 +76,13 @@ def _attribute_refused(name: str, *, on_super: bool) -> str | None:
 
 
 def _is_super_call(node: ast.expr) -> bool:
+    """`super()` with no arguments: the learner's own class and instance, nothing else."""
     return (
-        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "super"
+        and not node.args
+        and not node.keywords
     )
 
 

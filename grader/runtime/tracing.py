@@ -80,7 +80,9 @@ class TraceRecorder(LoopObserver):
             loop = self._loop
             known = self._offsets.get(id(loop)) if loop is not None else None
         if known is not None and known[0] is loop and not known[0].is_closed():
-            self.last_ns = known[1] + known[0]._now_ns  # noqa: SLF001 - never a learner's value
+            # Never backwards: an idle loop made later (by learner code, say) reads earlier.
+            now = known[1] + known[0]._now_ns  # noqa: SLF001 - never a learner's value
+            self.last_ns = max(self.last_ns, now)
         return self.last_ns
 
     @property
