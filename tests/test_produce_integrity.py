@@ -325,7 +325,7 @@ ATTEMPTS = {
     "sys.audit('probe')",
     "new_code": "(lambda: 0).__code__.replace(co_name='x')",
     "proc_mem": "open('/proc/self/mem', 'rb')",
-    "program": "os.system('true')",
+    "proc_by_fd": "os.open('mem', os.O_RDONLY, dir_fd=os.open('/proc/self', os.O_RDONLY))",
     "running_frame": "RUNNING",
 }
 results = {}
@@ -361,7 +361,7 @@ print(json.dumps(results))
 
 def test_the_audit_hook_refuses_what_the_namespace_would_never_hand_out(tmp_path: Path) -> None:
     """Defence in depth: learner code with the real `sys`, `os` and builtins still gets none of
-    frames, the heap, tracing, ctypes, new code, /proc or other programs; each is noted."""
+    frames, the heap, tracing, ctypes, new code or /proc; each is noted."""
     program = SECOND_FENCE.replace("RUNTIME_PARENT", repr(str(ROOT / "grader"))).replace(
         "WORK", repr(str(tmp_path))
     )
@@ -370,7 +370,7 @@ def test_the_audit_hook_refuses_what_the_namespace_would_never_hand_out(tmp_path
     )
     assert completed.returncode == 0, completed.stderr
     results = json.loads(completed.stdout.strip().splitlines()[-1])
-    quiet = {"proc_mem", "program"}  # refused, but stopped by the sandbox anyway: not fatal
+    quiet = {"proc_mem", "proc_by_fd"}  # refused, but stopped by the sandbox too: not fatal
     for name, (outcome, noted) in results.items():
         if name == "kit_traceback":
             assert outcome is True

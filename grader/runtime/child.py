@@ -261,8 +261,28 @@ def _changed_class(snapshot: dict[type, dict[str, Any]]) -> str | None:
     return None
 
 
+def _no_dumps() -> None:
+    """Make this process non-dumpable: no process of the same uid may trace it or open its
+    /proc memory, so a program the learner's code starts cannot rewrite it from outside.
+
+    Programs may still be started (the sandbox's own tests and isolation handle those); only
+    root can still trace a non-dumpable process.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes  # noqa: PLC0415 - only here, before the audit hook refuses ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+_PR_SET_DUMPABLE = 4
+
+
 def _fence(run: _Run) -> tuple[guard.Guard, dict[type, dict[str, Any]]]:
     """Put the fence up, last thing before learner code loads; note the classes as they are."""
+    _no_dumps()
     fence = guard.arm(run.module_path, os.path.dirname(os.path.abspath(__file__)))
     return fence, _class_snapshot()
 
