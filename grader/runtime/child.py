@@ -271,7 +271,7 @@ def _no_dumps() -> None:
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
-        import ctypes  # noqa: PLC0415 - only here, before the audit hook refuses ctypes
+        import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)

@@ -17,6 +17,7 @@ Standard library only (also importable in the sandbox).
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 #: Dunder attributes that only describe or compare (never lead to globals, frames or classes).
@@ -141,7 +142,8 @@ class _Checker(ast.NodeVisitor):
                 self.found[index] = Refusal(annotation.lineno, self.found[index].what)
 
 
-def refusals(source: str | bytes) -> list[Refusal]:
+@functools.lru_cache(maxsize=256)  # one file is checked before each of its many runs
+def refusals(source: str | bytes) -> tuple[Refusal, ...]:
     """What in `source` the grader refuses to run.
 
     Empty for a clean program, and for one that does not parse: the run itself then reports
@@ -150,10 +152,10 @@ def refusals(source: str | bytes) -> list[Refusal]:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return []
+        return ()
     checker = _Checker()
     checker.visit(tree)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
             checker._annotation(node.returns)  # noqa: SLF001 - the checker's own helper
-    return checker.found
+    return tuple(checker.found)
