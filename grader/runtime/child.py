@@ -262,10 +262,10 @@ def _changed_class(snapshot: dict[type, dict[str, Any]]) -> str | None:
 
 
 def _no_dumps() -> None:
-    """Make this process non-dumpable: no process of the same uid may trace it or open its
-    /proc memory, so a program the learner's code starts cannot rewrite it from outside.
+    """Make this process non-dumpable, so no program it starts can rewrite it from outside.
 
-    Programs may still be started (the sandbox's own tests and isolation handle those); only
+    No process of the same uid may then trace it or open its /proc memory. Programs may still
+    be started (the sandbox's own tests and isolation handle those); only
     root can still trace a non-dumpable process.
     """
     if not sys.platform.startswith("linux"):
