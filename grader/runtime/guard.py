@@ -6,8 +6,9 @@ Code that could reach the recorder, the virtual clock or the counters could rewr
 the learner's module runs behind two fences, both set up here before it loads:
 
 - **A namespace with no way out.** The module gets its own builtins (no `eval`, `exec`,
-  `compile`, `type`, `vars`, `globals`, `breakpoint`; `getattr`/`setattr`/`delattr`/`hasattr`
-  refuse private and frame names) and its own `__import__`, which hands out *views* of modules:
+  `compile`, `vars`, `globals`, `breakpoint`; `getattr`/`setattr`/`delattr`/`hasattr` refuse
+  private and frame names; `type(x)` of a harness object names the asyncio class it stands in
+  for) and its own `__import__`, which hands out *views* of modules:
   a view shows a module's public names only, never its private ones, its `sys.modules`, or the
   modules that reflect on objects (`gc`, `inspect`, `ctypes`, `pickle`, `copy`, `types`, ...).
   The grader refuses attribute syntax that would get around this (`x.__globals__`,
@@ -83,8 +84,8 @@ FRAME_NAMES = frozenset(
 #: The builtins learner code does without: each makes code from strings, or names objects
 #: (the class of the running loop, a module's globals) that lead to the harness.
 _REMOVED_BUILTINS = (
-    "eval", "exec", "compile", "breakpoint", "globals", "locals", "vars", "type", "input",
-    "help", "__loader__", "__spec__",
+    "eval", "exec", "compile", "breakpoint", "globals", "locals", "vars", "input", "help",
+    "__loader__", "__spec__",
 )  # fmt: skip
 
 _ALWAYS_REFUSED = frozenset(
@@ -135,6 +136,8 @@ class Guard:
         self.learner_file = learner_file
         self._report = report
         self._views: dict[str, ModuleView] = {}
+        #: The harness's classes that `type()` never names (the kit's modules are hidden anyway).
+        self.hidden_classes: set[type] = set()
         self.builtins = self._make_builtins()
 
     def refusals(self) -> list[str]:
@@ -142,7 +145,7 @@ class Guard:
         return self._report()
 
     # --- the learner's builtins --------------------------------------------------------------
-    def _make_builtins(self) -> dict[str, Any]:
+    def _make_builtins(self) -> dict[str, Any]:  # noqa: C901 - small wrappers, one place
         space = dict(builtins.__dict__)
         for name in _REMOVED_BUILTINS:
             space.pop(name, None)
@@ -171,7 +174,24 @@ class Guard:
             _checked(name, "deleting")
             real_delattr(obj, name)
 
+        hidden = self.hidden_classes
+
+        def type_(*args: Any) -> Any:
+            # `type(x)` of one of the harness's objects names the asyncio (or plain) class it
+            # stands in for: what a plain run shows, and a class the harness does not rely on.
+            if len(args) == 3:  # noqa: PLR2004 - type(name, bases, namespace): the learner's class
+                name, bases, namespace = args
+                return type(name, bases, {"__module__": "learner_exercise", **namespace})
+            if len(args) != 1:
+                return type(*args)
+            cls = type(args[0])
+            for base in cls.__mro__:
+                if base not in hidden and not base.__module__.startswith("kitrt."):
+                    return base
+            return object  # pragma: no cover - object is never the kit's
+
         space.update(
+            type=type_,
             getattr=getattr_,
             hasattr=hasattr_,
             setattr=setattr_,
