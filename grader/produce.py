@@ -9,6 +9,7 @@ side by side.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,7 +60,7 @@ class Learner:
             raise LearnerCodeError(msg, "hang")
         self._check_source()
         try:
-            return execute(
+            run = execute(
                 self.source,
                 self.exercise.file,
                 entry=entry or self.exercise.entry,
@@ -78,6 +79,14 @@ class Learner:
                     REFUSED,
                 ) from None
             raise
+        disagreement = helpers_disagree(run, [*args, *kwargs.values()])
+        if disagreement:
+            msg = (
+                f"{self.exercise.file}: the grader's instrumented helper does not agree with the "
+                f"trace ({disagreement}), so the run's record was tampered with and scores nothing."
+            )
+            raise LearnerCodeError(msg, REFUSED)
+        return run
 
     def _check_source(self) -> None:
         """Refuse, before it runs, code that walks from an object to the harness behind it."""
@@ -107,6 +116,34 @@ class Learner:
             )
             _reference_cache[key] = cached
         return cached
+
+
+def _helper_specs(values: Sequence[Any]) -> list[dict[str, Any]]:
+    return [v for v in values if isinstance(v, dict) and "$helper" in v]
+
+
+def helpers_disagree(run: Run, passed: Sequence[Any]) -> str:
+    """Where an instrumented helper's counters and the lines it printed disagree ('' if not).
+
+    The child keeps the two records apart: a rewrite of one but not the other shows up here.
+    """
+    for spec in _helper_specs(passed):
+        name = str(spec["$helper"])
+        stats = run.helpers.get(str(spec.get("$as", name)))
+        if not isinstance(stats, dict):
+            return f"no counters came back for `{name}`"
+        if name == "expensive":
+            starts = run.lines.count(f"{spec.get('label', 'expensive')} starts")
+            if stats.get("calls") != starts or len(stats.get("started_ns", ())) != starts:
+                return f"it counted {stats.get('calls')} runs but printed {starts} starts"
+        elif name == "ticker":
+            beat = re.compile(re.escape(str(spec.get("label", "tick"))) + r" \d+")
+            ticks = sum(1 for line in run.lines if beat.fullmatch(line))
+            if len(stats.get("ticks_ns", ())) != ticks:
+                return f"it noted {len(stats.get('ticks_ns', ()))} beats but printed {ticks}"
+        elif name == "blocking" and len(stats.get("in_loop_thread", ())) != stats.get("calls"):
+            return "its call count and its thread notes differ"
+    return ""
 
 
 def expect_order(

@@ -23,6 +23,8 @@ from conftest import grade_to_json
 
 from grader.curriculum import Exercise, load
 from grader.kit import Kit
+from grader.produce import helpers_disagree
+from grader.runs import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCE = [e for e in load(ROOT / "exercises" / "info.toml") if e.kind == "produce"]
@@ -378,3 +380,30 @@ def test_the_audit_hook_refuses_what_the_namespace_would_never_hand_out(tmp_path
         # A refused audit hook is swallowed by the interpreter itself (the call "works").
         assert outcome == ("allowed" if name == "audit_hook" else "refused"), f"{name}: {outcome}"
         assert noted is (name not in quiet), name
+
+
+def _run(lines: list[str], helpers: dict[str, Any]) -> Run:
+    trace = {"lines": [{"text": t, "t_ns": 0, "task": "main"} for t in lines], "end_ns": 0}
+    return Run(trace=trace, helpers=helpers)
+
+
+COMPUTE = {"$helper": "expensive", "value": 7, "delay": 1.0, "label": "compute"}
+BEATS = {"$helper": "ticker", "label": "beat", "every": 0.5, "count": 2}
+
+
+@pytest.mark.parametrize(
+    ("lines", "helpers", "passed", "agrees"),
+    [
+        (["compute starts"], {"expensive": {"calls": 1, "started_ns": [0]}}, [COMPUTE], True),
+        (["compute starts"] * 3, {"expensive": {"calls": 1, "started_ns": [0]}}, [COMPUTE], False),
+        (["beat 0", "beat 1"], {"ticker": {"ticks_ns": [0, 5]}}, [BEATS], True),
+        (["beat 0", "beat 1"], {"ticker": {"ticks_ns": [0]}}, [BEATS], False),
+        (["x"], {"blocking": {"calls": 1, "in_loop_thread": []}}, [{"$helper": "blocking"}], False),
+        (["x"], {}, [COMPUTE], False),
+    ],
+    ids=["one-run", "counter-rewritten", "beats", "beat-dropped", "thread-notes", "missing"],
+)
+def test_the_helpers_counters_must_agree_with_what_they_printed(
+    lines: list[str], helpers: dict[str, Any], passed: list[Any], agrees: bool
+) -> None:
+    assert (helpers_disagree(_run(lines, helpers), passed) == "") is agrees
