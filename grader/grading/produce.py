@@ -9,6 +9,7 @@ side by side.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from grader.grading.truth import pristine_source
 from grader.model.curriculum import Exercise
 from grader.model.errors import HANG_KINDS, FailureKind, LearnerCodeError
 from grader.model.ordering import Block, score_order
+from grader.runtime import source_rules
 from grader.sandbox.runs import Run, execute
 
 _reference_cache: dict[tuple[str, str], Run] = {}
@@ -28,6 +30,8 @@ _reference_cache: dict[tuple[str, str], Run] = {}
 #: code that hangs on two inputs hangs, and each more run would cost seconds of the class's
 #: grading time for the same verdict.
 HANGS_ALLOWED = 2
+#: The kind of a run that reached into the grader (see docs/produce-integrity.md).
+REFUSED = FailureKind.REFUSED
 
 
 class Learner:
@@ -54,8 +58,9 @@ class Learner:
                 f"of this exercise. The first time: {hangs[0]}"
             )
             raise LearnerCodeError(msg, FailureKind.HANG)
+        self._check_source()
         try:
-            return execute(
+            run = execute(
                 self.source,
                 self.exercise.file,
                 entry=entry or self.exercise.entry,
@@ -65,7 +70,36 @@ class Learner:
         except LearnerCodeError as exc:
             if exc.kind in HANG_KINDS:
                 self.session.hangs.setdefault(self.exercise.id, []).append(exc.message)
+            if exc.kind == REFUSED:
+                detail = exc.message.partition("GuardRefusal: ")[2] or exc.message
+                raise LearnerCodeError(
+                    f"{self.exercise.file} reached into the grader's own machinery while it ran "
+                    f"({detail.rstrip('.')}), so nothing it printed or counted can be trusted: "
+                    "the run scores nothing. Solve the exercise with asyncio alone.",
+                    REFUSED,
+                ) from None
             raise
+        disagreement = helpers_disagree(run, [*args, *kwargs.values()])
+        if disagreement:
+            msg = (
+                f"{self.exercise.file}: the grader's instrumented helper does not agree with the "
+                f"trace ({disagreement}), so the run's record was tampered with and scores nothing."
+            )
+            raise LearnerCodeError(msg, REFUSED)
+        return run
+
+    def _check_source(self) -> None:
+        """Refuse, before it runs, code that walks from an object to the harness behind it."""
+        found = source_rules.refusals(self.source)
+        if found:
+            first = found[0]
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            msg = (
+                f"{self.exercise.file}, line {first.line}: {first.what} is not allowed in a "
+                f"program graded by its output{more}. It reaches past asyncio into the "
+                "grader's own objects, which no exercise needs; the file was not run."
+            )
+            raise LearnerCodeError(msg, REFUSED)
 
     def reference(self, entry: str | None = None, *args: Any, **kwargs: Any) -> Run:
         """The same call on the kit's solution: the true order for this variant."""
@@ -82,6 +116,34 @@ class Learner:
             )
             _reference_cache[key] = cached
         return cached
+
+
+def _helper_specs(values: Sequence[Any]) -> list[dict[str, Any]]:
+    return [v for v in values if isinstance(v, dict) and "$helper" in v]
+
+
+def helpers_disagree(run: Run, passed: Sequence[Any]) -> str:
+    """Where an instrumented helper's counters and the lines it printed disagree ('' if not).
+
+    The child keeps the two records apart: a rewrite of one but not the other shows up here.
+    """
+    for spec in _helper_specs(passed):
+        name = str(spec["$helper"])
+        stats = run.helpers.get(str(spec.get("$as", name)))
+        if not isinstance(stats, dict):
+            return f"no counters came back for `{name}`"
+        if name == "expensive":
+            starts = run.lines.count(f"{spec.get('label', 'expensive')} starts")
+            if stats.get("calls") != starts or len(stats.get("started_ns", ())) != starts:
+                return f"it counted {stats.get('calls')} runs but printed {starts} starts"
+        elif name == "ticker":
+            beat = re.compile(re.escape(str(spec.get("label", "tick"))) + r" \d+")
+            ticks = sum(1 for line in run.lines if beat.fullmatch(line))
+            if len(stats.get("ticks_ns", ())) != ticks:
+                return f"it noted {len(stats.get('ticks_ns', ()))} beats but printed {ticks}"
+        elif name == "blocking" and len(stats.get("in_loop_thread", ())) != stats.get("calls"):
+            return "its call count and its thread notes differ"
+    return ""
 
 
 def expect_order(

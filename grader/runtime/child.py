@@ -33,9 +33,9 @@ import traceback
 import warnings
 from typing import Any
 
-from . import confine, helpers, loop_route, virtual_time
-from .tracing import LineCapture, OutputFloodError, TraceRecorder
-from .virtual_loop import LoopGuardError
+from . import confine, guard, helpers, loop_route, virtual_time
+from .tracing import LineCapture, OutputFloodError, RecorderHandle, TraceRecorder
+from .virtual_loop import LoopGuardError, VirtualClockLoop
 
 PROTOCOL = 1
 _MAX_FRAMES = 8
@@ -74,12 +74,14 @@ class _Run:
         return info
 
 
-def _load_module(path: str) -> Any:
+def _load_module(path: str, fence: guard.Guard) -> Any:
     spec = importlib.util.spec_from_file_location("learner_exercise", path)
     if spec is None or spec.loader is None:
         msg = f"cannot load {os.path.basename(path)}"
         raise ImportError(msg)
     module = importlib.util.module_from_spec(spec)
+    # The module's own builtins and import: what it can name leads nowhere near the harness.
+    module.__dict__["__builtins__"] = fence.builtins
     sys.modules["learner_exercise"] = module
     spec.loader.exec_module(module)
     return module
@@ -93,9 +95,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _execute(run: _Run) -> tuple[Any, dict[str, Any] | None]:
+def _execute(run: _Run, fence: guard.Guard) -> tuple[Any, dict[str, Any] | None]:
     request = run.request
-    module = _load_module(run.module_path)
+    module = _load_module(run.module_path, fence)
     entry_name = request.get("entry", "main")
     entry = getattr(module, entry_name, None)
     if entry is None or not callable(entry):
@@ -124,24 +126,25 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         warnings.simplefilter("always")
         if request.get("clock", "virtual") == "virtual":
             # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
+            # The loop learner code meets is sealed and named like asyncio's own (`_GradedLoop`);
+            # it reports to a handle, never to the recorder itself.
             run.route = loop_route.install(
-                request.get("loop_route"), observer=recorder, **request.get("loop", {})
+                request.get("loop_route"),
+                loop_class=_GradedLoop,
+                observer=RecorderHandle(recorder),
+                **request.get("loop", {}),
             )
-
-            def advance_outside(delta_ns: int) -> None:
-                recorder.loop_time_offset_ns += delta_ns
-                recorder.last_ns += delta_ns
-
-            virtual_time.install(recorder.now_ns, advance_outside)
+            virtual_time.install(recorder.now_ns, recorder.advance_outside)
         if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
             from . import misbeliefs
 
             misbeliefs.apply(str(request["misbelief"]))
         capture = LineCapture(recorder)
+        fence, before = _fence(run)
         saved_stdout = sys.stdout
         sys.stdout = capture
         try:
-            returned, error = _execute(run)
+            returned, error = _execute(run, fence)
             capture.flush()
         except OutputFloodError as exc:
             error = run.error("flood", exc)
@@ -160,6 +163,9 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
             error = run.error(guard.kind, guard) if guard else run.error("exception", exc)
         finally:
             sys.stdout = saved_stdout
+    breach = _breach(fence, before)
+    if breach is not None:
+        error = breach
     return {
         "protocol": PROTOCOL,
         "status": "error" if error else "ok",
@@ -177,6 +183,116 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         ],
         "flooded": recorder.flooded,
         "loop_route": run.route.name if run.route else None,
+    }
+
+
+# --- the fence around learner code (see guard.py and docs/produce-integrity.md) -------------------
+class _GradedLoop(VirtualClockLoop):
+    """The virtual loop as learner code meets it: sealed, and named like asyncio's own.
+
+    Learner code reaches the running loop (`asyncio.get_running_loop()`), so it must not be
+    able to replace what the harness relies on (`loop.block_for = ...` would make a blocking
+    call free, `loop.time = ...` would move the helpers' clock), nor tell it from a plain run
+    by its name (`repr(loop)`).
+    """
+
+    _kit_sealed = False
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._kit_sealed = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if self._kit_sealed and not name.startswith("_") and name not in _LOOP_STATE:
+            msg = f"`loop.{name}` cannot be replaced under the grader"
+            sys.audit("kitrt.refused", msg)
+            raise AttributeError(msg)
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self._kit_sealed and not name.startswith("_"):
+            msg = f"`loop.{name}` cannot be deleted under the grader"
+            sys.audit("kitrt.refused", msg)
+            raise AttributeError(msg)
+        super().__delattr__(name)
+
+
+#: Public attributes the virtual loop itself changes while it runs.
+_LOOP_STATE = frozenset({"phase", "guard_error"})
+_GradedLoop.__name__ = asyncio.SelectorEventLoop.__name__
+_GradedLoop.__qualname__ = asyncio.SelectorEventLoop.__qualname__
+_GradedLoop.__module__ = asyncio.SelectorEventLoop.__module__
+
+
+#: Modules whose classes the harness relies on: learner code that changes one of them (even
+#: through a public name, `asyncio.BaseEventLoop.call_soon = ...`) changes how asyncio runs.
+_WATCHED_PREFIXES = ("asyncio", "concurrent", "threading", "selectors", "heapq", "kitrt")
+
+
+def _class_snapshot() -> dict[type, dict[str, Any]]:
+    snapshot: dict[type, dict[str, Any]] = {}
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(_WATCHED_PREFIXES) or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and value not in snapshot:
+                snapshot[value] = dict(vars(value))
+    for value in (VirtualClockLoop, _GradedLoop, LineCapture, RecorderHandle, TraceRecorder):
+        snapshot[value] = dict(vars(value))
+    return snapshot
+
+
+def _changed_class(snapshot: dict[type, dict[str, Any]]) -> str | None:
+    for cls, before in snapshot.items():
+        now = vars(cls)
+        if now.keys() != before.keys() or any(now[k] is not v for k, v in before.items()):
+            changed = sorted(
+                set(now.keys() ^ before.keys())
+                | {k for k, v in before.items() if k in now and now[k] is not v}
+            )
+            return f"`{cls.__module__}.{cls.__qualname__}.{changed[0]}` was replaced"
+    return None
+
+
+def _no_dumps() -> None:
+    """Make this process non-dumpable, so no program it starts can rewrite it from outside.
+
+    No process of the same uid may then trace it or open its /proc memory. Programs may still
+    be started (the sandbox's own tests and isolation handle those); only
+    root can still trace a non-dumpable process.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+_PR_SET_DUMPABLE = 4
+
+
+def _fence(run: _Run) -> tuple[guard.Guard, dict[type, dict[str, Any]]]:
+    """Put the fence up, last thing before learner code loads; note the classes as they are."""
+    _no_dumps()
+    fence = guard.arm(run.module_path, os.path.dirname(os.path.abspath(__file__)))
+    fence.hidden_classes.add(_GradedLoop)  # named like asyncio's own, so listed by hand
+    return fence, _class_snapshot()
+
+
+def _breach(fence: guard.Guard, before: dict[type, dict[str, Any]]) -> dict[str, Any] | None:
+    """The error for a run that reached into the harness (nothing it recorded counts)."""
+    refused = fence.refusals()
+    changed = _changed_class(before)
+    if not refused and changed is None:
+        return None
+    what = refused[0] if refused else changed
+    return {
+        "kind": "refused",
+        "type": "GuardRefusal",
+        "message": str(what)[:_MAX_TEXT],
+        "frames": [],
     }
 
 

@@ -51,25 +51,31 @@ def choose(requested: str | None, version: tuple[int, ...] | None = None) -> str
 class LoopRoute:
     """The installed route: which one it is, and every virtual loop made through it so far."""
 
-    def __init__(self, name: str, options: dict[str, Any]) -> None:
+    def __init__(
+        self, name: str, options: dict[str, Any], loop_class: type[VirtualClockLoop]
+    ) -> None:
         self.name = name
         self.options = options
+        self.loop_class = loop_class
         self.loops: list[VirtualClockLoop] = []
 
     def new_loop(self) -> VirtualClockLoop:
         """A fresh virtual loop with the run's options (observer, limits), remembered."""
-        loop = VirtualClockLoop(**self.options)
+        loop = self.loop_class(**self.options)
         self.loops.append(loop)
         return loop
 
 
-def install(requested: str | None, **options: Any) -> LoopRoute:
+def install(
+    requested: str | None, *, loop_class: type[VirtualClockLoop] = VirtualClockLoop, **options: Any
+) -> LoopRoute:
     """Make every new event loop of this process a virtual one; return the route taken.
 
-    `options` are `VirtualClockLoop`'s keyword arguments (`observer`, `max_steps`, ...).
+    `options` are `VirtualClockLoop`'s keyword arguments (`observer`, `max_steps`, ...);
+    `loop_class` is the loop to make (the sandbox child's sealed subclass).
     Called once per process (a sandbox child runs one request), before the snippet loads.
     """
-    route = LoopRoute(choose(requested), options)
+    route = LoopRoute(choose(requested), options, loop_class)
     if route.name == "policy":
         _install_policy(route)
     else:

@@ -19,9 +19,12 @@ import io
 import sys
 from typing import Any
 
-from .virtual_loop import LoopObserver, VirtualClockLoop
+from .virtual_loop import LoopObserver, VirtualClockLoop, loop_of_this_thread
 
 _ASYNCIO_DIR = __import__("os").path.dirname(asyncio.__file__)
+#: Looked up once: learner code may rebind names in asyncio's modules, never these references.
+_running_loop = asyncio._get_running_loop  # noqa: SLF001 - cheap, never raises
+_current_task = asyncio.current_task
 
 
 #: `get_coro()` on an eager task that finished inside `create_task` dereferences a cleared
@@ -65,12 +68,14 @@ class TraceRecorder(LoopObserver):
         self.events: list[dict[str, Any]] = []
         self.tasks: dict[int, dict[str, Any]] = {}
         self._labels_used: dict[str, int] = {}
+        self._labels_given: set[str] = set()
+        #: Per loop: (the loop, its offset): a loop's clock starts at 0, the trace's runs on.
+        self._offsets: dict[int, tuple[VirtualClockLoop, int]] = {}
         self.max_lines = max_lines
         self.max_line_chars = max_line_chars
         self.phase = "main"
         self.last_ns = 0
         self.flooded = False
-        self.loop_time_offset_ns = 0
         self._loop: VirtualClockLoop | None = None
         # Tasks not yet seen finished. Polled once per loop iteration instead of given a done
         # callback: learner code can look at `task._callbacks`, and must see only its own.
@@ -78,11 +83,39 @@ class TraceRecorder(LoopObserver):
 
     # --- who and when ----------------------------------------------------------------------
     def now_ns(self) -> int:
-        """Virtual nanoseconds since the first loop started (time runs on across loops)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            self.last_ns = self.loop_time_offset_ns + loop.now_ns
+        """Virtual nanoseconds since the first loop started (time runs on across loops).
+
+        Read from the loop this thread runs in (or works for), not from whichever loop was made
+        last: a loop made by learner code in the middle of a run must not stop the clock.
+        """
+        loop = _running_loop() or loop_of_this_thread()
+        known = self._offsets.get(id(loop)) if loop is not None else None
+        if known is None or known[0] is not loop:
+            loop = self._loop
+            known = self._offsets.get(id(loop)) if loop is not None else None
+        if known is not None and known[0] is loop and not known[0].is_closed():
+            # Never backwards: an idle loop made later (by learner code, say) reads earlier.
+            now = known[1] + known[0]._now_ns  # noqa: SLF001 - never a learner's value
+            self.last_ns = max(self.last_ns, now)
         return self.last_ns
+
+    @property
+    def loop_time_offset_ns(self) -> int:
+        """The offset of the loop made last (where the clock goes on between runs)."""
+        loop = self._loop
+        known = self._offsets.get(id(loop)) if loop is not None else None
+        return known[1] if known is not None else self.last_ns
+
+    def advance_outside(self, delta_ns: int) -> None:
+        """Code slept with no loop running (module level): the trace's clock moves on."""
+        loop = self._loop
+        if loop is not None and id(loop) in self._offsets:
+            self._offsets[id(loop)] = (loop, self._offsets[id(loop)][1] + delta_ns)
+        self.last_ns += delta_ns
+
+    def _offset_of(self, loop: VirtualClockLoop) -> int:
+        known = self._offsets.get(id(loop))
+        return known[1] if known is not None and known[0] is loop else self.last_ns
 
     def label_of(self, task: asyncio.Task[Any] | None, coro: object = None) -> str | None:
         """A stable, human label for a task, given the first time the task is seen."""
@@ -95,8 +128,12 @@ class TraceRecorder(LoopObserver):
             return None
         base = _coroutine_name(task, coro)
         count = self._labels_used.get(base, 0) + 1
-        self._labels_used[base] = count
         label = base if count == 1 else f"{base}#{count}"
+        while label in self._labels_given:  # a task named `worker#2` must not merge with one
+            count += 1
+            label = f"{base}#{count}"
+        self._labels_used[base] = count
+        self._labels_given.add(label)
         self.tasks[id(task)] = {
             "ref": task,
             "label": label,
@@ -108,10 +145,10 @@ class TraceRecorder(LoopObserver):
         return label
 
     def _current_label(self) -> str | None:
-        loop = asyncio._get_running_loop()  # noqa: SLF001 - cheap, never raises
+        loop = _running_loop()
         if loop is None:
             return None
-        return self.label_of(asyncio.current_task(loop))
+        return self.label_of(_current_task(loop))
 
     def _event(self, kind: str, task: str | None, **extra: Any) -> None:
         if len(self.events) < self.max_lines * 4:
@@ -120,8 +157,11 @@ class TraceRecorder(LoopObserver):
     # --- LoopObserver ----------------------------------------------------------------------
     def attach(self, loop: VirtualClockLoop) -> None:
         """Start observing a new loop (asyncio.run makes one per call); time keeps running."""
-        if self._loop is not None:
-            self.loop_time_offset_ns = self.last_ns
+        known = self._offsets.get(id(loop))
+        if known is not None and known[0] is loop:
+            return  # only a loop's own first call counts (learner code may call this too)
+        self.now_ns()
+        self._offsets[id(loop)] = (loop, self.last_ns)
         self._loop = loop
         self.phase = "main"
 
@@ -136,11 +176,11 @@ class TraceRecorder(LoopObserver):
     def timer_set(self, loop: VirtualClockLoop, when_ns: int) -> None:
         label = self._current_label()
         if label is not None:
-            self._event("sleep", label, until_ns=self.loop_time_offset_ns + when_ns)
+            self._event("sleep", label, until_ns=self._offset_of(loop) + when_ns)
 
     def clock_moved(self, loop: VirtualClockLoop, now_ns: int, *, blocking: bool) -> None:
         if blocking:
-            self._event("block", self._current_label(), until_ns=self.loop_time_offset_ns + now_ns)
+            self._event("block", self._current_label(), until_ns=self._offset_of(loop) + now_ns)
 
     def phase_changed(self, loop: VirtualClockLoop, phase: str) -> None:
         self.phase = phase
@@ -205,8 +245,68 @@ class TraceRecorder(LoopObserver):
         }
 
 
+class RecorderHandle(LoopObserver):
+    """What the event loop holds instead of the recorder: the loop's callbacks, nothing else.
+
+    Learner code can reach the running loop, and so this object; it finds no lines, tasks or
+    clock offsets here to rewrite (the recorder is private and attributes cannot be replaced),
+    and calling a callback itself records only what is true (the recorder looks up the
+    running task and the loop's clock itself).
+    """
+
+    __slots__ = ("_recorder",)
+    _recorder: TraceRecorder
+
+    def __init__(self, recorder: TraceRecorder) -> None:
+        object.__setattr__(self, "_recorder", recorder)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        msg = f"`{name}` of the grader's recorder cannot be changed"
+        sys.audit("kitrt.refused", msg)  # noted by the guard's audit hook: the run scores 0
+        raise AttributeError(msg)
+
+    def attach(self, loop: VirtualClockLoop) -> None:
+        """A new loop starts reporting."""
+        if isinstance(loop, VirtualClockLoop):
+            self._recorder.attach(loop)
+
+    def task_created(
+        self, loop: VirtualClockLoop, task: asyncio.Task[Any], coro: object = None
+    ) -> None:
+        """A task was created (`coro`: its coroutine, never read back from a finished task)."""
+        if isinstance(task, asyncio.Task):
+            self._recorder.task_created(loop, task, coro)
+
+    def timer_set(self, loop: VirtualClockLoop, when_ns: int) -> None:
+        """A timer was set."""
+        if isinstance(loop, VirtualClockLoop) and type(when_ns) is int:
+            self._recorder.timer_set(loop, when_ns)
+
+    def clock_moved(self, loop: VirtualClockLoop, now_ns: int, *, blocking: bool) -> None:
+        """The clock moved (only the loop's own view of its clock is recorded)."""
+        if isinstance(loop, VirtualClockLoop):
+            self._recorder.clock_moved(loop, loop._now_ns, blocking=bool(blocking))  # noqa: SLF001
+
+    def phase_changed(self, loop: VirtualClockLoop, phase: str) -> None:
+        """`asyncio.run` started shutting down."""
+        if isinstance(loop, VirtualClockLoop) and phase in {"main", "shutdown"}:
+            self._recorder.phase_changed(loop, phase)
+
+    def loop_iteration(self, loop: VirtualClockLoop) -> None:
+        """Once per loop iteration."""
+        self._recorder.loop_iteration(loop)
+
+
 class LineCapture(io.TextIOBase):
     """A stand-in for sys.stdout that hands each complete line to the recorder."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Learner code reaches this object as `sys.stdout`: it may write, never rewire.
+        if not name.startswith("_"):
+            msg = f"`{name}` of the grader's stdout cannot be changed"
+            sys.audit("kitrt.refused", msg)
+            raise AttributeError(msg)
+        super().__setattr__(name, value)
 
     def __init__(self, recorder: TraceRecorder) -> None:
         super().__init__()
