@@ -747,21 +747,32 @@ def new_virtual_loop(**options: Any) -> VirtualClockLoop:
     return VirtualClockLoop(**options)
 
 
-#: The default policy class without 3.14's deprecation warning for the public name.
-_DefaultPolicy: Any = getattr(asyncio, "_DefaultEventLoopPolicy", None) or (
-    asyncio.DefaultEventLoopPolicy
+#: The default policy class: the public name up to 3.13; 3.14 and 3.15 warn on it and keep a
+#: private one; 3.16 removes the policy system, and with it `VirtualClockPolicy` (None there:
+#: use `new_virtual_loop` as a `loop_factory`).
+_DefaultPolicy: Any = (
+    getattr(asyncio, "_DefaultEventLoopPolicy", None)
+    if sys.version_info >= (3, 14)
+    else asyncio.DefaultEventLoopPolicy
 )
 
+if _DefaultPolicy is not None:
 
-class VirtualClockPolicy(_DefaultPolicy):  # type: ignore[misc]  # resolved at import time
-    """Routes a plain `asyncio.run()` (and `new_event_loop()`) to a virtual-clock loop."""
+    class VirtualClockPolicy(_DefaultPolicy):  # type: ignore[misc]  # resolved at import time
+        """Routes a plain `asyncio.run()` (and `new_event_loop()`) to a virtual-clock loop.
 
-    def __init__(self, **loop_options: Any) -> None:
-        super().__init__()
-        self.loop_options = loop_options
-        self.loops: list[VirtualClockLoop] = []
+        For 3.10-3.13 (and, deprecated, 3.14-3.15); `new_virtual_loop` works everywhere.
+        """
 
-    def new_event_loop(self) -> VirtualClockLoop:
-        loop = VirtualClockLoop(**self.loop_options)
-        self.loops.append(loop)
-        return loop
+        def __init__(self, **loop_options: Any) -> None:
+            super().__init__()
+            self.loop_options = loop_options
+            self.loops: list[VirtualClockLoop] = []
+
+        def new_event_loop(self) -> VirtualClockLoop:
+            loop = VirtualClockLoop(**self.loop_options)
+            self.loops.append(loop)
+            return loop
+
+else:  # pragma: no cover - Python 3.16+, not installable here
+    VirtualClockPolicy = None  # type: ignore[misc,assignment]  # no policy system to route
