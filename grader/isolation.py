@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .runtime import confine
+from .runtime import confine, jail
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -205,7 +205,7 @@ class Jail:
         }
 
     def preexec(self) -> None:
-        """Runs in the forked child before exec: mounts, then limits, then the uid."""
+        """Runs in the forked child before exec: mounts, limits, keyring, uid, syscall filter."""
         if self.uid is not None:
             os.setgroups([])
         if self._mounts:
@@ -213,10 +213,16 @@ class Jail:
         # After the mounts: until exec closes them, the fork holds every file the parent has
         # open (many, when it runs children side by side), and the mount plan opens more.
         apply_rlimits(self.limits, nproc=self._nproc)
+        # Not the grader's session keyring (kept across fork and setuid): a new, empty one.
+        jail.fresh_session_keyring()
         # With `unshare`, the uid changes after the namespaces exist (that needs root).
         if self.uid is not None and not (self.layer.has("netns") and self.layer.unshare):
             os.setgid(self.uid)
             os.setuid(self.uid)
+        # Last: no keyrings, System V IPC, message queues or ptrace for the run, whatever the
+        # layer (the floor too). Where the kernel has no seccomp, the layer still holds.
+        with contextlib.suppress(OSError):
+            jail.deny_syscalls()
 
     @property
     def watch_disk(self) -> bool:
@@ -251,6 +257,11 @@ class Jail:
                 break
         if self.uid is not None and not self._mounts and not self.layer.has("landlock"):
             _remove_files_of(self.uid)
+        if self.uid is not None:
+            # The syscall filter lets no run make these; should a kernel lack seccomp, what a
+            # run of a fresh uid made in a shared IPC namespace or key table goes with it.
+            remove_ipc_of(self.uid)
+            clear_keys_of(self.uid)
 
 
 def runtime_command(executable: str, boot: str, *args: str) -> list[str]:
@@ -497,6 +508,11 @@ def _kill_all_of(uid: int) -> None:
     def kill_all() -> None:
         os.kill(-1, signal.SIGKILL)
 
+    _as_uid(uid, kill_all)
+
+
+def _as_uid(uid: int, step: Callable[[], None]) -> None:
+    """Run `step` in a short-lived helper process that has become `uid`."""
     true = shutil.which("true") or "/bin/true"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         subprocess.run(  # noqa: S603 - a fixed binary; kill(-1) must run as that uid
@@ -504,13 +520,79 @@ def _kill_all_of(uid: int) -> None:
             user=uid,
             group=uid,
             extra_groups=[],
-            preexec_fn=kill_all,
+            preexec_fn=step,
             check=False,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=5,
         )
+
+
+_SYSV_TABLES = (("shm", "shmid", 31, 0), ("msg", "msqid", 71, 0), ("sem", "semid", 66, 0))
+
+
+def sysv_objects(uid: int | None = None) -> list[tuple[str, int, int]]:
+    """System V IPC objects visible here, as (table, id, owner uid); only `uid`'s if given."""
+    found: list[tuple[str, int, int]] = []
+    for table, id_column, _, _ in _SYSV_TABLES:
+        try:
+            rows = Path(f"/proc/sysvipc/{table}").read_text(encoding="ascii").splitlines()
+        except OSError:
+            continue
+        if not rows:
+            continue
+        header = rows[0].split()
+        for row in rows[1:]:
+            values = dict(zip(header, row.split(), strict=False))
+            with contextlib.suppress(KeyError, ValueError):
+                owners = {int(values["uid"]), int(values["cuid"])}
+                if uid is None or uid in owners:
+                    found.append((table, int(values[id_column]), int(values["uid"])))
+    return found
+
+
+def remove_ipc_of(uid: int) -> None:
+    """Remove every System V shared memory segment, queue and semaphore set of `uid`."""
+    objects = sysv_objects(uid)
+    if not objects:
+        return
+    libc = _load_libc()
+    calls = {"shm": libc.shmctl, "msg": libc.msgctl, "sem": libc.semctl}
+    for table, ident, _ in objects:
+        if table == "sem":
+            calls[table](ctypes.c_int(ident), ctypes.c_int(0), ctypes.c_int(0))  # IPC_RMID
+        else:
+            calls[table](ctypes.c_int(ident), ctypes.c_int(0), None)  # IPC_RMID
+
+
+def key_users() -> dict[int, int]:
+    """How many keys each uid owns, from /proc/key-users (empty where unreadable)."""
+    counts: dict[int, int] = {}
+    with contextlib.suppress(OSError):
+        for row in Path("/proc/key-users").read_text(encoding="ascii").splitlines():
+            owner, _, rest = row.partition(":")
+            with contextlib.suppress(ValueError, IndexError):
+                counts[int(owner)] = int(rest.split()[1].split("/")[0])
+    return counts
+
+
+def clear_keys_of(uid: int) -> None:
+    """Drop every key of a run's fresh uid: its user keyrings' contents, then the keyrings."""
+    if uid not in key_users():
+        return
+
+    def clear() -> None:
+        number = jail.keyctl_number()
+        if number is None:
+            return
+        libc = jail.libc()
+        for ring in (-4, -5):  # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
+            libc.syscall(ctypes.c_long(number), ctypes.c_long(7), ctypes.c_long(ring))  # CLEAR
+            # KEYCTL_INVALIDATE: the keyring itself, so none is left under the uid.
+            libc.syscall(ctypes.c_long(number), ctypes.c_long(21), ctypes.c_long(ring))
+
+    _as_uid(uid, clear)
 
 
 def _remove_files_of(uid: int) -> None:
@@ -611,8 +693,9 @@ def _run_mount_plan(
 ) -> None:
     """In the forked child (root): a private mount namespace, laid out as planned."""
     libc = _libc
-    if libc.unshare(_CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+    # A mount namespace and an IPC namespace of the run's own (System V objects die with it).
+    if libc.unshare(_CLONE_NEWNS | jail.CLONE_NEWIPC) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS | CLONE_NEWIPC)")
     _mount_call(None, "/", None, _MS_REC | _MS_PRIVATE, "")
     # Handles on what gets bind-mounted back, taken before anything covers it.
     sources = {
@@ -645,6 +728,25 @@ def _run_mount_plan(
 def prepare_parent() -> None:
     """Load what the pre-exec steps need before forking (nothing may be imported after)."""
     _load_libc()
+    jail.prepare_filter()
+
+
+def run_view_plan(needed: list[str]) -> list[list[str]]:
+    """Each fork-server run's own temporary folders: fresh tmpfs, with `needed` bound back."""
+    plan = [
+        ["tmpfs", folder, "mode=1777,size=1m,nr_inodes=256"]
+        for folder in _WORLD_WRITABLE
+        if Path(folder).is_dir()
+    ]
+    plan += [
+        ["bind", target, ""]
+        for target in needed
+        if any(_beneath(target, top) for top in _WORLD_WRITABLE)
+    ]
+    return plan
+
+
+processes_of = _processes_of
 
 
 #: The fork server (`forkserver.py`) lays out its own mount view with the same plan.
