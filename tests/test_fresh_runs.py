@@ -1,0 +1,295 @@
+"""Nothing survives a run and nothing is inherited: memory, temporary folders, IPC, keyrings.
+
+Rule 10 of the design: a run can observe nothing that an earlier run or the kit left behind.
+Each test plays the attacker's half (a learner run that looks for what it should not find) and
+checks the grader's half (nothing left on the machine afterwards). They run with the fork
+server on, as the grader uses it, under the layer this machine gives; where a guarantee needs a
+layer the machine lacks, the test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader import forkserver, isolation, sandbox
+from grader.runtime import jail
+
+ROOT = isolation.KIT_ROOT
+REQUEST: dict[str, Any] = {
+    "mode": "call",
+    "entry": "main",
+    "args": [],
+    "kwargs": {},
+    "clock": "virtual",
+    "loop": {},
+}
+ROOMY = sandbox.Limits(wall_seconds=60, cpu_seconds=30)
+
+# The attacker: find every readable page around what the interpreter holds (no /proc needed:
+# a page is readable if write(2) from it into a pipe succeeds), then look for the targets, whole
+# lines, in all of it. Targets arrive as short hashes, so that this run holds no copy of them,
+# and so that its request is small (a big one would overwrite freed memory in a server that
+# parses requests, and hide the very leak this looks for).
+SCANNER = """
+import ctypes, gc, hashlib, os
+
+
+def main(targets_hex, control_hex):
+    size = 6
+    targets = {bytes.fromhex(item) for item in targets_hex.split(",")}
+    # The positive control: a line made here (never whole in this file), kept alive.
+    control = b"\\n" + bytes.fromhex(control_hex) + b"\\n"
+    page = os.sysconf("SC_PAGE_SIZE")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.write.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)
+    libc.write.restype = ctypes.c_ssize_t
+    libc.sbrk.argtypes = (ctypes.c_ssize_t,)
+    libc.sbrk.restype = ctypes.c_void_p
+    read_end, write_end = os.pipe()
+
+    def peek(address):
+        if address <= 0 or libc.write(write_end, address, page) != page:
+            return None
+        return os.read(read_end, page)
+
+    def digest(line):
+        return hashlib.blake2b(line, digest_size=size).digest()
+
+    objects = gc.get_objects()
+    seeds = {id(item) for item in objects} | {id(item) for item in gc.get_referents(*objects)}
+    seeds.add((libc.sbrk(0) or page) - 1)
+    del objects
+    seen, found, scanned = set(), set(), 0
+    for seed in sorted(seeds):
+        address = seed - seed % page
+        if address in seen or peek(address) is None:
+            continue
+        while address - page not in seen and peek(address - page) is not None:
+            address -= page
+        carry = b""
+        while address not in seen and scanned < (1 << 30):
+            data = peek(address)
+            if data is None:
+                break
+            seen.add(address)
+            scanned += page
+            head, _, carry = (carry + data).rpartition(b"\\n")
+            for line in head.split(b"\\n"):
+                if len(line) >= 8 and digest(line) in targets:
+                    found.add(digest(line).hex())
+            carry = carry[-page:]
+            address += page
+    return {"found": sorted(found), "scanned": scanned, "kept": len(control)}
+"""
+CONTROL = b"fresh-run-scan: the positive control, a line made by the scanning run"
+
+
+def _digest(line: bytes) -> str:
+    return hashlib.blake2b(line, digest_size=6).hexdigest()
+
+
+def _solution_lines() -> set[bytes]:
+    lines: set[bytes] = set()
+    for path in sorted((ROOT / "solutions").rglob("*.py")):
+        for line in path.read_bytes().splitlines():
+            if len(line.strip()) >= 8 and line not in SCANNER.encode():  # noqa: PLR2004 - words
+                lines.add(line)
+    return lines
+
+
+def _scan(targets: set[bytes]) -> tuple[set[bytes], int]:
+    by_digest = {_digest(line): line for line in targets}
+    request = {**REQUEST, "args": [",".join(sorted(by_digest)), CONTROL.hex()]}
+    outcome = sandbox.run_child(request, SCANNER.encode(), limits=ROOMY)
+    assert outcome.result is not None, (outcome.problem, outcome.stderr[-2000:])
+    assert outcome.result["status"] == "ok", outcome.result["error"]
+    report = outcome.result["return"]
+    return {by_digest[item] for item in report["found"]}, int(report["scanned"])
+
+
+def _kit_runs() -> None:
+    """What a grading sends the sandbox besides learner code: every solution, as truth runs."""
+    for path in sorted((ROOT / "solutions").rglob("*.py")):
+        sandbox.run_child(REQUEST, path.read_bytes())
+
+
+def _server_in_use() -> None:
+    layer = isolation.current()
+    if not (forkserver.enabled() and forkserver.supports(layer)):
+        pytest.skip(f"no fork server for {layer.name} here (the spawn path starts fresh anyway)")
+
+
+def test_a_learner_run_finds_no_kit_content_in_its_memory() -> None:
+    """After truth and reference runs of every solution, a scan of the run's memory finds none.
+
+    The baseline (a scan by a run of a brand-new server, before any kit run) holds what every
+    interpreter has anyway (the runtime's own text); after the kit's runs there must be no more.
+    """
+    _server_in_use()
+    targets = _solution_lines() | {CONTROL}
+    forkserver.POOL.close()
+    baseline, _ = _scan(targets)
+    _kit_runs()
+    found, scanned = _scan(targets)
+    assert CONTROL in found, "the scan itself does not work"
+    assert scanned > 1 << 20
+    leaked = found - baseline
+    assert not leaked, f"{len(leaked)} solution lines in a learner run: {sorted(leaked)[:5]}"
+
+
+# --- temporary folders ------------------------------------------------------------------------
+LEAVE_AND_LOOK = """
+import os
+
+def main(mark):
+    seen = {}
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        try:
+            seen[folder] = sorted(name for name in os.listdir(folder) if name.startswith("mark-"))
+        except OSError as exc:
+            seen[folder] = type(exc).__name__
+        try:
+            with open(os.path.join(folder, mark), "w") as out:
+                out.write("left by an earlier run")
+        except OSError:
+            pass
+    return seen
+"""
+
+
+def test_no_run_sees_what_an_earlier_run_left_in_temporary_folders() -> None:
+    for number in range(3):
+        request = {**REQUEST, "args": [f"mark-{number}"]}
+        outcome = sandbox.run_child(request, LEAVE_AND_LOOK.encode())
+        assert outcome.result is not None, outcome.problem
+        seen = outcome.result["return"]
+        assert all(value in ([], "PermissionError") for value in seen.values()), seen
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not list(Path(folder).glob("mark-*")) if Path(folder).is_dir() else True
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a layer without Landlock but with mounts needs root")
+def test_each_fork_server_run_gets_fresh_writable_temporary_folders() -> None:
+    """Under a layer where /tmp is writable (no Landlock), it is fresh per run, not per server."""
+    layer = isolation.Layer(("uid", "mntns"), 0)
+    assert forkserver.supports(layer)
+    for number in range(3):
+        request = {**REQUEST, "args": [f"mark-{number}"]}
+        outcome = sandbox.run_child_in(layer, request, LEAVE_AND_LOOK.encode())
+        assert outcome.result is not None, (outcome.problem, outcome.stderr)
+        assert outcome.notes == []  # served by the fork server
+        assert outcome.result["return"] == {"/tmp": [], "/var/tmp": [], "/dev/shm": []}
+    assert not list(Path("/tmp").glob("mark-*"))
+
+
+# --- System V IPC and kernel keyrings ----------------------------------------------------------
+IPC_AND_KEYS = """
+import ctypes, platform
+
+NUMBERS = {"x86_64": (29, 68, 64, 248, 250), "aarch64": (194, 186, 190, 217, 219)}
+
+
+def main(secret_key_id):
+    shmget, msgget, semget, add_key, keyctl = NUMBERS[platform.machine()]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    tried = {}
+
+    def call(name, *args):
+        result = libc.syscall(*[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+        tried[name] = "refused" if result < 0 else "made"
+        return result
+
+    call("shm", shmget, 0x4B17, 1 << 20, 0o1666)
+    call("msg", msgget, 0x4B17, 0o1666)
+    call("sem", semget, 0x4B17, 1, 0o1666)
+    call("key", add_key, ctypes.c_char_p(b"user"), ctypes.c_char_p(b"planted"),
+         ctypes.c_char_p(b"x"), 1, -3)  # into @s
+    buffer = ctypes.create_string_buffer(64)
+    # KEYCTL_READ (11) of a key in the grader's session keyring
+    call("read-grader-key", keyctl, 11, secret_key_id, buffer, 64)
+    return tried
+"""
+
+
+def _add_session_key() -> int:
+    """A key in this (the grader's) session keyring, as a login session would have."""
+    number = jail.keyctl_number()
+    if number is None:
+        pytest.skip(f"keyrings not known on {platform.machine()}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    key = libc.syscall(
+        ctypes.c_long({250: 248, 219: 217}[number]),
+        ctypes.c_char_p(b"user"),
+        ctypes.c_char_p(b"asyncio-kit-test-secret"),
+        ctypes.c_char_p(b"the instructor's token"),
+        ctypes.c_long(22),
+        ctypes.c_long(-3),
+    )
+    if key < 0:
+        pytest.skip(f"cannot add a key here (errno {ctypes.get_errno()})")
+    return int(key)
+
+
+def test_a_run_makes_no_ipc_objects_and_no_keys_and_reads_none() -> None:
+    before_ipc = isolation.sysv_objects()
+    secret = _add_session_key()
+    try:
+        outcome = sandbox.run_child({**REQUEST, "args": [secret]}, IPC_AND_KEYS.encode())
+        assert outcome.result is not None, (outcome.problem, outcome.stderr)
+        tried = outcome.result["return"]
+        assert tried["read-grader-key"] == "refused"
+        assert isolation.sysv_objects() == before_ipc
+        if outcome.uid is not None:
+            assert outcome.uid not in isolation.key_users()
+        assert set(tried.values()) == {"refused"}, tried  # the syscall filter refuses them all
+    finally:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall(
+            ctypes.c_long(jail.keyctl_number() or 0), ctypes.c_long(3), ctypes.c_long(secret)
+        )
+
+
+def test_the_floor_refuses_keyrings_and_ipc_too() -> None:
+    secret = _add_session_key()
+    try:
+        outcome = sandbox.run_child_in(
+            isolation.Layer(), {**REQUEST, "args": [secret]}, IPC_AND_KEYS.encode()
+        )
+        assert outcome.result is not None, (outcome.problem, outcome.stderr)
+        assert set(outcome.result["return"].values()) == {"refused"}
+    finally:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall(
+            ctypes.c_long(jail.keyctl_number() or 0), ctypes.c_long(3), ctypes.c_long(secret)
+        )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making IPC objects under a fresh uid needs root")
+def test_ipc_objects_of_a_fresh_uid_are_removed() -> None:
+    """Without the filter (a kernel lacking seccomp), the sweep removes what the uid made."""
+    uid = isolation.UID_BASE + 4242
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the forked maker
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            libc = ctypes.CDLL(None, use_errno=True)
+            made = libc.shmget(0x4B18, 4096, 0o1600) >= 0 and libc.msgget(0x4B18, 0o1600) >= 0
+            os._exit(0 if made else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "setup: the uid made no objects"
+    assert {table for table, _, _ in isolation.sysv_objects(uid)} == {"shm", "msg"}
+    isolation.remove_ipc_of(uid)
+    assert isolation.sysv_objects(uid) == []
