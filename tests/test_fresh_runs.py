@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import platform
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from grader import forkserver, isolation, sandbox
 from grader.runtime import jail
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = isolation.KIT_ROOT
 REQUEST: dict[str, Any] = {
@@ -99,7 +106,7 @@ def _solution_lines() -> set[bytes]:
     lines: set[bytes] = set()
     for path in sorted((ROOT / "solutions").rglob("*.py")):
         for line in path.read_bytes().splitlines():
-            if len(line.strip()) >= 8 and line not in SCANNER.encode():  # noqa: PLR2004 - words
+            if len(line.strip()) >= 8 and line not in SCANNER.encode():
                 lines.add(line)
     return lines
 
@@ -293,3 +300,89 @@ def test_ipc_objects_of_a_fresh_uid_are_removed() -> None:
     assert {table for table, _, _ in isolation.sysv_objects(uid)} == {"shm", "msg"}
     isolation.remove_ipc_of(uid)
     assert isolation.sysv_objects(uid) == []
+
+
+# --- the fork server as an ordinary user ---------------------------------------------------------
+UNPRIVILEGED = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from grader import forkserver, isolation, sandbox
+
+LOOK = '''
+import os, ctypes
+
+def main(kit):
+    libc = ctypes.CDLL(None, use_errno=True)
+    return {
+        "kit": os.path.exists(os.path.join(kit, "solutions")),
+        "umount": libc.umount2(kit.encode(), 2) == 0,
+        "mount": libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) == 0,
+        "uid": os.getuid(),
+        "pid": os.getpid(),
+    }
+'''
+request = {"mode": "call", "entry": "main", "args": [sys.argv[1]], "kwargs": {}, "clock": "virtual",
+           "loop": {}}
+layer = isolation.current()
+outcomes = [sandbox.run_child(request, LOOK.encode()) for _ in range(3)]
+print(json.dumps({
+    "layer": layer.name,
+    "server": forkserver.supports(layer),
+    "notes": [note for outcome in outcomes for note in outcome.notes],
+    "results": [outcome.result and outcome.result["return"] for outcome in outcomes],
+    "problems": [outcome.problem for outcome in outcomes],
+    "servers": len(forkserver.POOL._all),
+}))
+"""
+
+
+def _unprivileged_python() -> tuple[str, str]:
+    """A user without privileges and a Python it can run (creating the user when root)."""
+    if os.geteuid() != 0:
+        pytest.skip("run as root to create an unprivileged user (here the suite itself is one)")
+    python = "/usr/bin/python3"
+    if not Path(python).exists() or not shutil.which("useradd") or not shutil.which("setpriv"):
+        pytest.skip("needs /usr/bin/python3, useradd and setpriv to test as an ordinary user")
+    name = "asyncio-kit-learner"
+    if subprocess.run(["id", name], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", name], check=True)
+    return name, python
+
+
+@pytest.fixture
+def shared_folder() -> Iterator[Path]:
+    """A folder an unprivileged user can read (pytest's own are private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="asyncio-kit-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_an_ordinary_user_gets_the_fork_server_with_its_guarantees(shared_folder: Path) -> None:
+    name, python = _unprivileged_python()
+    tmp_path = shared_folder
+    kit = tmp_path / "kit"
+    shutil.copytree(ROOT / "grader", kit / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", kit / "solutions")
+    (kit / "probe.py").write_text(UNPRIVILEGED)
+    for folder in (tmp_path, *tmp_path.rglob("*")):
+        folder.chmod(0o755 if folder.is_dir() else 0o644)
+    done = subprocess.run(
+        ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "--reset-env",
+         python, "-I", str(kit / "probe.py"), str(kit)],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if not report["server"]:
+        pytest.skip(f"no fork server for {report['layer']} as an ordinary user here")
+    assert report["notes"] == [], report["notes"]  # served by the server, not spawned
+    assert report["servers"] == 1
+    assert report["problems"] == [None, None, None]
+    for seen in report["results"]:
+        # The kit hidden; no capability left to unmount that or mount anything; own PID space.
+        assert seen["kit"] is False
+        assert seen["umount"] is False
+        assert seen["mount"] is False
+        assert seen["pid"] > 1
+    assert not list(Path("/tmp").glob(f"asyncio-kit-*-{os.getpid()}-*"))
