@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .runtime import confine, jail
+from .runtime import confine, jail, zygote
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -566,33 +566,14 @@ def remove_ipc_of(uid: int) -> None:
             calls[table](ctypes.c_int(ident), ctypes.c_int(0), None)  # IPC_RMID
 
 
-def key_users() -> dict[int, int]:
-    """How many keys each uid owns, from /proc/key-users (empty where unreadable)."""
-    counts: dict[int, int] = {}
-    with contextlib.suppress(OSError):
-        for row in Path("/proc/key-users").read_text(encoding="ascii").splitlines():
-            owner, _, rest = row.partition(":")
-            with contextlib.suppress(ValueError, IndexError):
-                counts[int(owner)] = int(rest.split()[1].split("/")[0])
-    return counts
+def key_users() -> set[int]:
+    """The uids that own at least one key (from /proc/key-users; empty where unreadable)."""
+    return zygote.key_owners()
 
 
 def clear_keys_of(uid: int) -> None:
     """Drop every key of a run's fresh uid: its user keyrings' contents, then the keyrings."""
-    if uid not in key_users():
-        return
-
-    def clear() -> None:
-        number = jail.keyctl_number()
-        if number is None:
-            return
-        libc = jail.libc()
-        for ring in (-4, -5):  # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
-            libc.syscall(ctypes.c_long(number), ctypes.c_long(7), ctypes.c_long(ring))  # CLEAR
-            # KEYCTL_INVALIDATE: the keyring itself, so none is left under the uid.
-            libc.syscall(ctypes.c_long(number), ctypes.c_long(21), ctypes.c_long(ring))
-
-    _as_uid(uid, clear)
+    zygote.clear_keys(uid)
 
 
 def _remove_files_of(uid: int) -> None:

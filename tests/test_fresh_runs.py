@@ -17,6 +17,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -386,3 +387,44 @@ def test_an_ordinary_user_gets_the_fork_server_with_its_guarantees(shared_folder
         assert seen["mount"] is False
         assert seen["pid"] > 1
     assert not list(Path("/tmp").glob(f"asyncio-kit-*-{os.getpid()}-*"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making keys under a fresh uid needs root")
+def test_keys_of_a_fresh_uid_are_removed() -> None:
+    """Without the filter (a kernel lacking seccomp), the sweep removes the uid's keys."""
+    number = jail.keyctl_number()
+    if number is None:
+        pytest.skip(f"keyrings not known on {platform.machine()}")
+    uid = isolation.UID_BASE + 4243
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the forked maker
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.syscall.restype = ctypes.c_long
+            add_key = {250: 248, 219: 217}[number]
+            for ring in (-4, -5):  # the user keyring and the user session keyring
+                made = libc.syscall(
+                    ctypes.c_long(add_key),
+                    ctypes.c_char_p(b"user"),
+                    ctypes.c_char_p(b"planted"),
+                    ctypes.c_char_p(b"for the next run"),
+                    ctypes.c_long(16),
+                    ctypes.c_long(ring),
+                )
+                if made < 0:
+                    os._exit(1)
+            os._exit(0)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "setup: the uid made no keys"
+    assert uid in isolation.key_users()
+    isolation.clear_keys_of(uid)
+    for _ in range(200):  # the kernel's key collector runs on its own, soon after
+        if uid not in isolation.key_users():
+            break
+        time.sleep(0.01)
+    assert uid not in isolation.key_users()

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import ctypes
 import json
 import os
 import resource
@@ -189,6 +190,45 @@ def _kill_namespace() -> bool:
     return True
 
 
+def key_owners() -> set[int]:
+    """The uids that own at least one key (from /proc/key-users)."""
+    owners: set[int] = set()
+    with contextlib.suppress(OSError), open("/proc/key-users", encoding="ascii") as handle:
+        for row in handle:
+            owner = row.partition(":")[0].strip()
+            if owner.isdigit():
+                owners.add(int(owner))
+    return owners
+
+
+def clear_keys(uid: int) -> None:
+    """Invalidate every key a run's fresh uid still owns, its user keyrings included.
+
+    The syscall filter lets no run make keys; this is for a kernel without seccomp. A helper
+    that has become the uid finds its keys in /proc/keys by id (asking for the user keyring by
+    its special number would make a new one) and invalidates each: the kernel frees them.
+    """
+    number = jail.keyctl_number()
+    if number is None or uid not in key_owners():
+        return
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - a short-lived helper that becomes the uid
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            libc = jail.libc()
+            with open("/proc/keys", encoding="ascii") as handle:
+                rows = [row.split() for row in handle]
+            for row in rows:
+                if len(row) > 5 and row[5] == str(uid):  # noqa: PLR2004 - the uid column
+                    key = ctypes.c_long(int(row[0], 16))
+                    libc.syscall(ctypes.c_long(number), ctypes.c_long(21), key)  # INVALIDATE
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def _reap() -> None:
     """Collect every finished child (orphans are re-parented to this server)."""
     with contextlib.suppress(ChildProcessError):
@@ -279,6 +319,8 @@ class Server:
             while _kill_uid(uid) and time.monotonic() < deadline:
                 time.sleep(0.001)
         _reap()
+        if uid is not None:
+            clear_keys(uid)
 
     def _become_run(self, fds: list[int], uid: int | None) -> None:
         """In the fork: read the payload, take a world of its own, then serve the request."""
