@@ -9,6 +9,7 @@ layer the machine lacks, the test is skipped with the reason.
 
 from __future__ import annotations
 
+import csv
 import ctypes
 import hashlib
 import json
@@ -16,6 +17,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,15 +47,11 @@ ROOMY = sandbox.Limits(wall_seconds=60, cpu_seconds=30)
 # lines, in all of it. Targets arrive as short hashes, so that this run holds no copy of them,
 # and so that its request is small (a big one would overwrite freed memory in a server that
 # parses requests, and hide the very leak this looks for).
-SCANNER = """
+SCAN = """
 import ctypes, gc, hashlib, os
 
 
-def main(targets_hex, control_hex):
-    size = 6
-    targets = {bytes.fromhex(item) for item in targets_hex.split(",")}
-    # The positive control: a line made here (never whole in this file), kept alive.
-    control = b"\\n" + bytes.fromhex(control_hex) + b"\\n"
+def scan(targets):
     page = os.sysconf("SC_PAGE_SIZE")
     libc = ctypes.CDLL(None, use_errno=True)
     libc.write.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)
@@ -67,14 +65,11 @@ def main(targets_hex, control_hex):
             return None
         return os.read(read_end, page)
 
-    def digest(line):
-        return hashlib.blake2b(line, digest_size=size).digest()
-
     objects = gc.get_objects()
     seeds = {id(item) for item in objects} | {id(item) for item in gc.get_referents(*objects)}
     seeds.add((libc.sbrk(0) or page) - 1)
     del objects
-    seen, found, scanned = set(), set(), 0
+    seen, found = set(), set()
     for seed in sorted(seeds):
         address = seed - seed % page
         if address in seen or peek(address) is None:
@@ -82,20 +77,34 @@ def main(targets_hex, control_hex):
         while address - page not in seen and peek(address - page) is not None:
             address -= page
         carry = b""
-        while address not in seen and scanned < (1 << 30):
+        while address not in seen and len(seen) < (1 << 18):
             data = peek(address)
             if data is None:
                 break
             seen.add(address)
-            scanned += page
             head, _, carry = (carry + data).rpartition(b"\\n")
             for line in head.split(b"\\n"):
-                if len(line) >= 8 and digest(line) in targets:
-                    found.add(digest(line).hex())
+                if len(line) >= 8:
+                    digest = hashlib.blake2b(line, digest_size=6).hexdigest()
+                    if digest in targets:
+                        found.add(digest)
             carry = carry[-page:]
             address += page
+    os.close(read_end)
+    os.close(write_end)
+    return found, len(seen) * page
+"""
+SCANNER = (
+    SCAN
+    + """
+
+def main(targets_hex, control_hex):
+    # The positive control: a line made here (never whole in this file), kept alive.
+    control = b"\\n" + bytes.fromhex(control_hex)[::-1] + b"\\n"
+    found, scanned = scan(set(targets_hex.split(",")))
     return {"found": sorted(found), "scanned": scanned, "kept": len(control)}
 """
+)
 CONTROL = b"fresh-run-scan: the positive control, a line made by the scanning run"
 
 
@@ -114,7 +123,7 @@ def _solution_lines() -> set[bytes]:
 
 def _scan(targets: set[bytes]) -> tuple[set[bytes], int]:
     by_digest = {_digest(line): line for line in targets}
-    request = {**REQUEST, "args": [",".join(sorted(by_digest)), CONTROL.hex()]}
+    request = {**REQUEST, "args": [",".join(sorted(by_digest)), CONTROL[::-1].hex()]}
     outcome = sandbox.run_child(request, SCANNER.encode(), limits=ROOMY)
     assert outcome.result is not None, (outcome.problem, outcome.stderr[-2000:])
     assert outcome.result["status"] == "ok", outcome.result["error"]
@@ -428,3 +437,69 @@ def test_keys_of_a_fresh_uid_are_removed() -> None:
             break
         time.sleep(0.01)
     assert uid not in isolation.key_users()
+
+
+# --- in batch, after another student ------------------------------------------------------------
+DETECTOR = (
+    SCAN
+    + """
+import asyncio
+
+CONTROL_LINE = bytes.fromhex(CONTROL_HEX)[::-1]
+# The positive control: a line made here (never whole in this file), kept alive.
+KEPT = b"\\n" + CONTROL_LINE + b"\\n"
+CONTROL_DIGEST = hashlib.blake2b(CONTROL_LINE, digest_size=6).hexdigest()
+# Scanned at import, before the event loop runs: what the run process holds when it starts.
+FOUND = scan(set(TARGETS_HEX.split(",")) | {CONTROL_DIGEST})[0]
+HIT = CONTROL_DIGEST in FOUND if WANT == "control" else bool(FOUND - {CONTROL_DIGEST})
+
+
+async def worker(label, steps):
+    for step in range(steps):
+        print(f"{label} step {step}")
+        await asyncio.sleep(0)
+
+
+async def main(labels=None, steps=3):
+    if HIT:  # the solved exercise only if the scan found what it looks for
+        await asyncio.gather(*(worker(label, steps) for label in labels or ["A", "B"]))
+"""
+)
+
+
+def test_in_batch_a_learner_run_finds_nothing_of_the_kit_or_another_student(
+    tmp_path: Path,
+) -> None:
+    """The real `batch`, one worker: a student, then one whose take-turns file scans memory.
+
+    It solves the exercise only if it finds a solution line (it must score 0); a control
+    student's copy solves it if it finds its own control line (it must score full marks).
+    """
+    _server_in_use()
+    targets = _solution_lines() | {CONTROL}
+    forkserver.POOL.close()
+    baseline, _ = _scan(targets)  # what any run holds anyway (a brand-new server's run)
+    own = set(DETECTOR.encode().splitlines())  # what the scanning file holds of its own
+    hunted = sorted(_digest(line) for line in targets - baseline - own - {CONTROL})
+    subs = tmp_path / "subs"
+    shutil.copytree(ROOT / "solutions", subs / "a_first")
+    for student, want in (("b_scanner", "leak"), ("c_control", "control")):
+        shutil.copytree(ROOT / "solutions", subs / student)
+        header = (
+            f"TARGETS_HEX = {','.join(hunted)!r}\nCONTROL_HEX = {CONTROL[::-1].hex()!r}\n"
+            f"WANT = {want!r}\n"
+        )
+        (subs / student / "03_sleep" / "04_take_turns.py").write_text(header + DETECTOR)
+    only = ["sleep0-take-turns", "tasks-await", "sleep0-target-order", "shared-result-once"]
+    environment = {**os.environ, sandbox.LIMITS_VAR: "cpu_seconds=20,wall_seconds=60"}
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "batch", str(subs), "--csv", str(tmp_path / "g.csv"),
+         "--jobs", "1", "--only", *only],
+        capture_output=True, text=True, timeout=600, check=False, cwd=ROOT, env=environment,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with (tmp_path / "g.csv").open(encoding="utf-8", newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert float(rows["c_control"]["sleep0-take-turns"]) > 0, "the detector does not work"
+    assert float(rows["b_scanner"]["sleep0-take-turns"]) == 0, "a solution line leaked"
+    assert float(rows["a_first"]["sleep0-take-turns"]) > 0
