@@ -79,6 +79,9 @@ class ForkServer:
         needed = jail.needed_folders()
         self.view = isolation.run_view_plan(needed)
         self.root = os.geteuid() == 0
+        # RLIMIT_NPROC counts every process of the real uid, the user's own included (counted
+        # once per server: reading every process's status costs milliseconds).
+        self.own_processes = 0 if self.root else isolation.processes_of(os.geteuid())
         plan = isolation.mount_plan(needed, str(self.base), layer)
         arguments = [str(self.base), str(child_sock.fileno()), str(runtime), str(_hidden())]
         if not self.root:
@@ -152,10 +155,7 @@ class ForkServer:
         The payload goes to the run process alone, on a pipe of its own: the server never
         reads it (it stays a pristine template for every later run).
         """
-        processes = limits.processes
-        if not self.root:
-            # RLIMIT_NPROC counts every process of the real uid, the grader's own included.
-            processes += isolation.processes_of(os.geteuid())
+        processes = limits.processes + self.own_processes
         settings = {
             "limits": {
                 "cpu_seconds": limits.cpu_seconds,
