@@ -333,9 +333,37 @@ def main(kit):
 '''
 request = {"mode": "call", "entry": "main", "args": [sys.argv[1]], "kwargs": {}, "clock": "virtual",
            "loop": {}}
+BOMB = '''
+import os, signal
+
+def main():
+    children = 0
+    try:
+        while children < 200:
+            if os.fork() == 0:
+                signal.pause()
+            children += 1
+    except OSError as exc:
+        return [children, type(exc).__name__]
+    return [children, "unlimited"]
+'''
 layer = isolation.current()
 outcomes = [sandbox.run_child(request, LOOK.encode()) for _ in range(3)]
+bomb = sandbox.run_child({**request, "args": []}, BOMB.encode())
+with open(sys.argv[2]) as handle:
+    scan = json.load(handle)
+roomy = sandbox.Limits(wall_seconds=60, cpu_seconds=30)
+scans = []
+for number in range(2):
+    if number:  # the kit's runs between the two scans: every solution, as truth runs
+        for path in sorted(scan["solutions"]):
+            with open(path, "rb") as handle:
+                sandbox.run_child({**request, "args": []}, handle.read())
+    found = sandbox.run_child({**request, "args": scan["args"]}, scan["source"].encode(), limits=roomy)
+    scans.append(found.result and found.result["return"])
 print(json.dumps({
+    "bomb": bomb.result and bomb.result["return"],
+    "scans": scans,
     "layer": layer.name,
     "server": forkserver.supports(layer),
     "notes": [note for outcome in outcomes for note in outcome.notes],
@@ -375,11 +403,19 @@ def test_an_ordinary_user_gets_the_fork_server_with_its_guarantees(shared_folder
     shutil.copytree(ROOT / "grader", kit / "grader", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", kit / "solutions")
     (kit / "probe.py").write_text(UNPRIVILEGED)
+    targets = _solution_lines() | {CONTROL}
+    by_digest = {_digest(line): line for line in targets}
+    scan = {
+        "source": SCANNER,
+        "args": [",".join(sorted(by_digest)), CONTROL[::-1].hex()],
+        "solutions": [str(p) for p in sorted((kit / "solutions").rglob("*.py"))],
+    }
+    (kit / "scan.json").write_text(json.dumps(scan))
     for folder in (tmp_path, *tmp_path.rglob("*")):
         folder.chmod(0o755 if folder.is_dir() else 0o644)
     done = subprocess.run(
         ["setpriv", f"--reuid={name}", f"--regid={name}", "--init-groups", "--reset-env",
-         python, "-I", str(kit / "probe.py"), str(kit)],
+         python, "-I", str(kit / "probe.py"), str(kit), str(kit / "scan.json")],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -387,7 +423,6 @@ def test_an_ordinary_user_gets_the_fork_server_with_its_guarantees(shared_folder
     if not report["server"]:
         pytest.skip(f"no fork server for {report['layer']} as an ordinary user here")
     assert report["notes"] == [], report["notes"]  # served by the server, not spawned
-    assert report["servers"] == 1
     assert report["problems"] == [None, None, None]
     for seen in report["results"]:
         # The kit hidden; no capability left to unmount that or mount anything; own PID space.
@@ -395,7 +430,13 @@ def test_an_ordinary_user_gets_the_fork_server_with_its_guarantees(shared_folder
         assert seen["umount"] is False
         assert seen["mount"] is False
         assert seen["pid"] > 1
-    assert not list(Path("/tmp").glob(f"asyncio-kit-*-{os.getpid()}-*"))
+    children, stopped_by = report["bomb"]
+    assert stopped_by == "BlockingIOError"  # the process limit binds in the user namespace
+    assert children < sandbox.Limits().processes
+    baseline, after = (set(scan["found"]) for scan in report["scans"])
+    assert _digest(CONTROL) in after, "the scan itself does not work"
+    leaked = {by_digest[item] for item in after - baseline}
+    assert not leaked, f"solution lines in an ordinary user's run: {sorted(leaked)[:5]}"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making keys under a fresh uid needs root")
