@@ -572,8 +572,9 @@ def key_users() -> set[int]:
 
 
 def clear_keys_of(uid: int) -> None:
-    """Drop every key of a run's fresh uid: its user keyrings' contents, then the keyrings."""
-    zygote.clear_keys(uid)
+    """Invalidate every key of a run's fresh uid, its user keyrings included."""
+    if uid in key_users():
+        _as_uid(uid, zygote.invalidate_own_keys)
 
 
 def _remove_files_of(uid: int) -> None:

@@ -29,7 +29,7 @@ from grader import forkserver, isolation, sandbox
 from grader.runtime import jail
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 ROOT = isolation.KIT_ROOT
 REQUEST: dict[str, Any] = {
@@ -295,22 +295,24 @@ def test_the_floor_refuses_keyrings_and_ipc_too() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making IPC objects under a fresh uid needs root")
+def _as(uid: int, make: Callable[[], None]) -> None:
+    """Run `make` in a child that has become `uid` (raises if `make` did)."""
+    subprocess.run(
+        [shutil.which("true") or "/bin/true"],
+        user=uid, group=uid, extra_groups=[], preexec_fn=make, check=True,
+    )  # fmt: skip
+
+
 def test_ipc_objects_of_a_fresh_uid_are_removed() -> None:
     """Without the filter (a kernel lacking seccomp), the sweep removes what the uid made."""
     uid = isolation.UID_BASE + 4242
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the forked maker
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            libc = ctypes.CDLL(None, use_errno=True)
-            made = libc.shmget(0x4B18, 4096, 0o1600) >= 0 and libc.msgget(0x4B18, 0o1600) >= 0
-            os._exit(0 if made else 1)
-        finally:
-            os._exit(2)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "setup: the uid made no objects"
+
+    def make() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.shmget(0x4B18, 4096, 0o1600) < 0 or libc.msgget(0x4B18, 0o1600) < 0:
+            raise OSError(ctypes.get_errno(), "setup: the uid made no objects")
+
+    _as(uid, make)
     assert {table for table, _, _ in isolation.sysv_objects(uid)} == {"shm", "msg"}
     isolation.remove_ipc_of(uid)
     assert isolation.sysv_objects(uid) == []
@@ -450,31 +452,23 @@ def test_keys_of_a_fresh_uid_are_removed() -> None:
     if number is None:
         pytest.skip(f"keyrings not known on {platform.machine()}")
     uid = isolation.UID_BASE + 4243
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the forked maker
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.syscall.restype = ctypes.c_long
-            add_key = {250: 248, 219: 217}[number]
-            for ring in (-4, -5):  # the user keyring and the user session keyring
-                made = libc.syscall(
-                    ctypes.c_long(add_key),
-                    ctypes.c_char_p(b"user"),
-                    ctypes.c_char_p(b"planted"),
-                    ctypes.c_char_p(b"for the next run"),
-                    ctypes.c_long(16),
-                    ctypes.c_long(ring),
-                )
-                if made < 0:
-                    os._exit(1)
-            os._exit(0)
-        finally:
-            os._exit(2)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "setup: the uid made no keys"
+
+    def make() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        for ring in (-4, -5):  # the user keyring and the user session keyring
+            made = libc.syscall(
+                ctypes.c_long({250: 248, 219: 217}[number]),  # add_key
+                ctypes.c_char_p(b"user"),
+                ctypes.c_char_p(b"planted"),
+                ctypes.c_char_p(b"for the next run"),
+                ctypes.c_long(16),
+                ctypes.c_long(ring),
+            )
+            if made < 0:
+                raise OSError(ctypes.get_errno(), "setup: the uid made no keys")
+
+    _as(uid, make)
     assert uid in isolation.key_users()
     isolation.clear_keys_of(uid)
     for _ in range(200):  # the kernel's key collector runs on its own, soon after

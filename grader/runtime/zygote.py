@@ -217,16 +217,25 @@ def clear_keys(uid: int) -> None:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            libc = jail.libc()
-            with open("/proc/keys", encoding="ascii") as handle:
-                rows = [row.split() for row in handle]
-            for row in rows:
-                if len(row) > 5 and row[5] == str(uid):  # noqa: PLR2004 - the uid column
-                    key = ctypes.c_long(int(row[0], 16))
-                    libc.syscall(ctypes.c_long(number), ctypes.c_long(21), key)  # INVALIDATE
+            invalidate_own_keys()
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def invalidate_own_keys() -> None:
+    """As the uid whose keys must go: invalidate each key of this uid listed in /proc/keys."""
+    number = jail.keyctl_number()
+    if number is None:
+        return
+    libc = jail.libc()
+    uid = str(os.getuid())
+    with open("/proc/keys", encoding="ascii") as handle:
+        rows = [row.split() for row in handle]
+    for row in rows:
+        if len(row) > 5 and row[5] == uid:  # noqa: PLR2004 - the uid column
+            key = ctypes.c_long(int(row[0], 16))
+            libc.syscall(ctypes.c_long(number), ctypes.c_long(21), key)  # KEYCTL_INVALIDATE
 
 
 def _reap() -> None:
