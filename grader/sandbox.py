@@ -153,8 +153,13 @@ def runtime_digest() -> str:
 
 
 def _remove_runtime(top: Path) -> None:
-    """At exit: the runtime copy (made read-only, so make it writable again first)."""
-    forkserver.POOL.close()  # the servers first: they run from it
+    """At exit: stop the fork servers (they run from it), then remove the runtime copy."""
+    forkserver.POOL.close()
+    _remove_tree(top)
+
+
+def _remove_tree(top: Path) -> None:
+    """Remove a folder of ours (the runtime copy inside is read-only: make it writable first)."""
     with contextlib.suppress(OSError):
         (top / "kitrt").chmod(0o755)
     shutil.rmtree(top, ignore_errors=True)
@@ -178,7 +183,7 @@ def remove_stale_folders(folder: Path | None = None) -> list[Path]:
         with contextlib.suppress(OSError):
             if entry.lstat().st_uid != os.geteuid() or not entry.is_dir():
                 continue
-            _remove_runtime(entry)
+            _remove_tree(entry)
             removed.append(entry)
     return removed
 
