@@ -31,6 +31,7 @@ from typing import Any
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
 _MS_NOSUID = 2
 _MS_NODEV = 4
 _MS_NOEXEC = 8
@@ -158,6 +159,21 @@ def keyctl_number() -> int | None:
     """The keyctl syscall's number on this machine (None: an architecture not known here)."""
     arch = _ARCHES.get(platform.machine())
     return None if arch is None else arch[2]
+
+
+def own_processes() -> int | None:
+    """Make a PID namespace for this run and fork its first process; None in that process.
+
+    In the calling process (which stays outside, and only waits) the child's pid: everything the
+    run starts dies with that first process, as with a freshly spawned child under `unshare`.
+    """
+    unshare(CLONE_NEWPID)
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    # The run's own /proc: it lists this namespace's processes only.
+    mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
+    return None
 
 
 def fresh_session_keyring() -> bool:

@@ -15,10 +15,12 @@ payload. Freed memory is never cleared by Python or the C library, so "parse, th
 not be enough.
 
 Each run process then takes a world of its own (`jail.py`): a private mount and IPC namespace
-with fresh `/tmp`, `/var/tmp`, `/dev/shm` and a capped work tmpfs, a fresh session keyring,
-limits, a fresh uid (as root) or no capabilities at all (in a user namespace), a syscall
-filter, and finally Landlock (`child.serve`). Runs are served one at a time; after each, every
-process left in the server's PID namespace (or of the run's uid) is killed.
+with fresh `/tmp`, `/var/tmp`, `/dev/shm` and a capped work tmpfs, and a PID namespace whose
+first process becomes the run (the run process stays outside, waits, and ends as it ended);
+that first process takes a fresh session keyring, limits, a fresh uid (as root) or no
+capabilities at all (in a user namespace), a syscall filter, and finally Landlock
+(`child.serve`). Runs are served one at a time; after each, every process left in the server's
+PID namespace (or of the run's uid) is killed.
 
 Control protocol, over the UNIX socket the parent passed (16-byte records: an op byte, a
 32-bit and a 64-bit integer):
@@ -289,25 +291,38 @@ class Server:
         send_record(self.sock, EXIT, code, int(cpu * 1e6))
 
     def _watch(self, pid: int) -> tuple[int, float]:
-        """Wait for the run's process, or kill it when the parent says so."""
+        """Wait for the run's process, or stop it when the parent says so.
+
+        The run process stops its PID namespace's first process itself on SIGTERM and waits
+        for it, so the CPU time the run used is still counted; if it does not end within a
+        second, its whole process group is killed.
+        """
         pidfd = os.pidfd_open(pid)
+        hard_kill_at: float | None = None
         try:
             while True:
                 watched: list[Any] = [pidfd, self.sock]
-                ready, _, _ = select.select(watched, [], [])
+                timeout = (
+                    None if hard_kill_at is None else max(0.0, hard_kill_at - time.monotonic())
+                )
+                ready, _, _ = select.select(watched, [], [], timeout)
                 if self.sock in ready:
                     try:
                         op = receive_record(self.sock)[0]
                     except (EOFError, OSError, struct.error):
                         op = KILL
-                    if op == KILL:
+                    if op == KILL and hard_kill_at is None:
                         with contextlib.suppress(ProcessLookupError, PermissionError):
-                            os.killpg(pid, signal.SIGKILL)
-                        with contextlib.suppress(ProcessLookupError, PermissionError):
-                            os.kill(pid, signal.SIGKILL)
+                            os.kill(pid, signal.SIGTERM)
+                        hard_kill_at = time.monotonic() + 1.0
                 if pidfd in ready:
                     _, status, usage = os.wait4(pid, 0)
                     return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
+                if hard_kill_at is not None and time.monotonic() >= hard_kill_at:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
         finally:
             os.close(pidfd)
 
@@ -350,6 +365,9 @@ class Server:
                 if uid is not None:
                     os.chown(path, uid, uid)
             del files
+            first = jail.own_processes()
+            if first is not None:
+                _relay_exit(first)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.dup2(out, 1)
@@ -378,6 +396,28 @@ class Server:
             child.serve(request, 3)
         finally:
             os._exit(70)
+
+
+def _relay_exit(pid: int) -> None:
+    """Outside the run's PID namespace: wait for its first process, then end the same way."""
+    code = 70
+
+    def stop(_number: int, _frame: object) -> None:
+        # The server's "kill": stop the run here, so that waiting below counts its CPU time.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+        # Nothing of the run stays open here: its pipes end when the run's processes do.
+        os.closerange(3, 65536)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code < 0:
+            signal.signal(-code, signal.SIG_DFL)
+            os.kill(os.getpid(), -code)
+    finally:
+        os._exit(code if 0 <= code < 256 else 70)  # noqa: PLR2004 - exit statuses
 
 
 def _in_user_namespace() -> bool:
