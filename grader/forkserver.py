@@ -81,8 +81,7 @@ class ForkServer:
         self.root = os.geteuid() == 0
         # RLIMIT_NPROC counts every process of the real uid, the user's own included (counted
         # once per server: reading every process's status costs milliseconds).
-        # Each run's process that waits outside its PID namespace is one of them too.
-        self.own_processes = 0 if self.root else isolation.processes_of(os.geteuid()) + 1
+        self.own_processes = 0 if self.root else isolation.processes_of(os.geteuid())
         plan = isolation.mount_plan(needed, str(self.base), layer)
         arguments = [str(self.base), str(child_sock.fileno()), str(runtime), str(_hidden())]
         if not self.root:

@@ -8,6 +8,9 @@ path's pre-exec step both call these, with ctypes on the C library, before any l
   small tmpfs on `/tmp`, `/var/tmp` and `/dev/shm` (what must stay visible below them, such as
   the runtime copy, is bind-mounted back) and the run's folder as a tmpfs capped at the disk
   limit. Everything of it vanishes when the run's last process ends.
+- `next_child_in_new_pid_namespace`: the fork server makes each run the first process of a PID
+  namespace of its own, so everything the run starts dies with it and the server is invisible
+  to it (`mount_own_proc` then gives the run a /proc of that namespace only).
 - `fresh_session_keyring`: the grader's session keyring (which a process keeps across fork and
   setuid) is replaced by a new, empty one, so learner code cannot read or plant keys in it.
 - `deny_syscalls`: a seccomp filter refusing (EPERM) what no exercise needs and what would
@@ -161,19 +164,26 @@ def keyctl_number() -> int | None:
     return None if arch is None else arch[2]
 
 
-def own_processes() -> int | None:
-    """Make a PID namespace for this run and fork its first process; None in that process.
+def next_child_in_new_pid_namespace(own: int) -> None:
+    """Make this process's next child the first process of a new PID namespace.
 
-    In the calling process (which stays outside, and only waits) the child's pid: everything the
-    run starts dies with that first process, as with a freshly spawned child under `unshare`.
+    `own` is an open `/proc/self/ns/pid` of this process: a process can make a new PID namespace
+    for its children only from its own, so the previous run's is left first. Call
+    `children_in_own_pid_namespace` right after the fork.
     """
+    children_in_own_pid_namespace(own)
     unshare(CLONE_NEWPID)
-    pid = os.fork()
-    if pid != 0:
-        return pid
-    # The run's own /proc: it lists this namespace's processes only.
+
+
+def children_in_own_pid_namespace(own: int) -> None:
+    """Put this process's later children back in its own PID namespace."""
+    if libc().setns(ctypes.c_int(own), ctypes.c_int(CLONE_NEWPID)) != 0:
+        raise _fail("setns(CLONE_NEWPID)")
+
+
+def mount_own_proc() -> None:
+    """A /proc that lists this PID namespace's processes only (after `own_view`)."""
     mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
-    return None
 
 
 def fresh_session_keyring() -> bool:

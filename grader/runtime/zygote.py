@@ -15,12 +15,12 @@ payload. Freed memory is never cleared by Python or the C library, so "parse, th
 not be enough.
 
 Each run process then takes a world of its own (`jail.py`): a private mount and IPC namespace
-with fresh `/tmp`, `/var/tmp`, `/dev/shm` and a capped work tmpfs, and a PID namespace whose
-first process becomes the run (the run process stays outside, waits, and ends as it ended);
-that first process takes a fresh session keyring, limits, a fresh uid (as root) or no
-capabilities at all (in a user namespace), a syscall filter, and finally Landlock
-(`child.serve`). Runs are served one at a time; after each, every process left in the server's
-PID namespace (or of the run's uid) is killed.
+with fresh `/tmp`, `/var/tmp`, `/dev/shm` and a capped work tmpfs; it is the first process of
+a PID namespace of its own (the server makes one for each fork), so everything it starts dies
+with it; then a fresh session keyring, limits, a fresh uid (as root) or no capabilities at
+all (in a user namespace), a syscall filter, and finally Landlock (`child.serve`). Runs are
+served one at a time; after each, every process left in the server's PID namespace (or of the
+run's uid) is killed.
 
 Control protocol, over the UNIX socket the parent passed (16-byte records: an op byte, a
 32-bit and a 64-bit integer):
@@ -256,6 +256,19 @@ class Server:
         self.environment = environment
         self.is_root = os.geteuid() == 0 and not _in_user_namespace()
         self.first = os.getpid() == 1
+        self.pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY)
+
+    def _own_pid_namespace(self) -> bool:
+        """Make the next run the first process of a PID namespace of its own, where possible.
+
+        Everything the run starts then dies with it, and it cannot see this server. Without
+        it (a kernel that refuses), the sweep below still kills everything the run left.
+        """
+        try:
+            jail.next_child_in_new_pid_namespace(self.pid_namespace)
+        except OSError:
+            return False
+        return True
 
     def serve_forever(self) -> None:
         """Serve runs until the parent closes the socket."""
@@ -275,6 +288,7 @@ class Server:
         """Serve one run from fork to sweep."""
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if self.is_root else None
         try:
+            own_pids = self._own_pid_namespace()
             pid = os.fork()
         except OSError as exc:
             for fd in fds:
@@ -283,6 +297,9 @@ class Server:
             return
         if pid == 0:  # pragma: no cover - the run process; it never returns
             self._become_run(fds, uid)
+        if own_pids:
+            # This server's later forks (a key-clearing helper, the next run) start from here.
+            jail.children_in_own_pid_namespace(self.pid_namespace)
         for fd in fds:
             os.close(fd)
         send_record(self.sock, STARTED, -1 if uid is None else uid)
@@ -365,9 +382,8 @@ class Server:
                 if uid is not None:
                     os.chown(path, uid, uid)
             del files
-            first = jail.own_processes()
-            if first is not None:
-                _relay_exit(first)
+            if os.getpid() == 1:
+                jail.mount_own_proc()
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.dup2(out, 1)
@@ -396,28 +412,6 @@ class Server:
             child.serve(request, 3)
         finally:
             os._exit(70)
-
-
-def _relay_exit(pid: int) -> None:
-    """Outside the run's PID namespace: wait for its first process, then end the same way."""
-    code = 70
-
-    def stop(_number: int, _frame: object) -> None:
-        # The server's "kill": stop the run here, so that waiting below counts its CPU time.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-    try:
-        signal.signal(signal.SIGTERM, stop)
-        # Nothing of the run stays open here: its pipes end when the run's processes do.
-        os.closerange(3, 65536)
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        if code < 0:
-            signal.signal(-code, signal.SIG_DFL)
-            os.kill(os.getpid(), -code)
-    finally:
-        os._exit(code if 0 <= code < 256 else 70)  # noqa: PLR2004 - exit statuses
 
 
 def _in_user_namespace() -> bool:
