@@ -25,13 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from grader import forkserver, isolation, sandbox
 from grader.runtime import jail
+from grader.sandbox import forkserver, runs, spawn
+from grader.sandbox.isolation import layers, probe, procfs
+from grader.sandbox.limits import LIMITS_VAR, Limits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-ROOT = isolation.KIT_ROOT
+ROOT = layers.KIT_ROOT
 REQUEST: dict[str, Any] = {
     "mode": "call",
     "entry": "main",
@@ -40,7 +42,7 @@ REQUEST: dict[str, Any] = {
     "clock": "virtual",
     "loop": {},
 }
-ROOMY = sandbox.Limits(wall_seconds=60, cpu_seconds=30)
+ROOMY = Limits(wall_seconds=60, cpu_seconds=30)
 
 # The attacker: find every readable page around what the interpreter holds (no /proc needed:
 # a page is readable if write(2) from it into a pipe succeeds), then look for the targets, whole
@@ -124,7 +126,7 @@ def _solution_lines() -> set[bytes]:
 def _scan(targets: set[bytes]) -> tuple[set[bytes], int]:
     by_digest = {_digest(line): line for line in targets}
     request = {**REQUEST, "args": [",".join(sorted(by_digest)), CONTROL[::-1].hex()]}
-    outcome = sandbox.run_child(request, SCANNER.encode(), limits=ROOMY)
+    outcome = runs.run_child(request, SCANNER.encode(), limits=ROOMY)
     assert outcome.result is not None, (outcome.problem, outcome.stderr[-2000:])
     assert outcome.result["status"] == "ok", outcome.result["error"]
     report = outcome.result["return"]
@@ -134,11 +136,11 @@ def _scan(targets: set[bytes]) -> tuple[set[bytes], int]:
 def _kit_runs() -> None:
     """What a grading sends the sandbox besides learner code: every solution, as truth runs."""
     for path in sorted((ROOT / "solutions").rglob("*.py")):
-        sandbox.run_child(REQUEST, path.read_bytes())
+        runs.run_child(REQUEST, path.read_bytes())
 
 
 def _server_in_use() -> None:
-    layer = isolation.current()
+    layer = probe.current()
     if not (forkserver.enabled() and forkserver.supports(layer)):
         pytest.skip(f"no fork server for {layer.name} here (the spawn path starts fresh anyway)")
 
@@ -182,13 +184,13 @@ def main(mark):
 
 
 def test_no_run_sees_what_an_earlier_run_left_in_temporary_folders() -> None:
-    layer = isolation.current()
+    layer = probe.current()
     served = forkserver.enabled() and forkserver.supports(layer)
     if not (served or layer.has("mntns") or layer.has("landlock")):
         pytest.skip(f"{layer.name} shares the machine's /tmp (documented as not defended)")
     for number in range(3):
         request = {**REQUEST, "args": [f"mark-{number}"]}
-        outcome = sandbox.run_child(request, LEAVE_AND_LOOK.encode())
+        outcome = runs.run_child(request, LEAVE_AND_LOOK.encode())
         assert outcome.result is not None, outcome.problem
         seen = outcome.result["return"]
         assert all(value in ([], "PermissionError") for value in seen.values()), seen
@@ -199,11 +201,11 @@ def test_no_run_sees_what_an_earlier_run_left_in_temporary_folders() -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="a layer without Landlock but with mounts needs root")
 def test_each_fork_server_run_gets_fresh_writable_temporary_folders() -> None:
     """Under a layer where /tmp is writable (no Landlock), it is fresh per run, not per server."""
-    layer = isolation.Layer(("uid", "mntns"), 0)
+    layer = layers.Layer(("uid", "mntns"), 0)
     assert forkserver.supports(layer)
     for number in range(3):
         request = {**REQUEST, "args": [f"mark-{number}"]}
-        outcome = sandbox.run_child_in(layer, request, LEAVE_AND_LOOK.encode())
+        outcome = spawn.run_child_in(layer, request, LEAVE_AND_LOOK.encode())
         assert outcome.result is not None, (outcome.problem, outcome.stderr)
         assert outcome.notes == []  # served by the fork server
         assert outcome.result["return"] == {"/tmp": [], "/var/tmp": [], "/dev/shm": []}
@@ -261,16 +263,16 @@ def _add_session_key() -> int:
 
 
 def test_a_run_makes_no_ipc_objects_and_no_keys_and_reads_none() -> None:
-    before_ipc = isolation.sysv_objects()
+    before_ipc = procfs.sysv_objects()
     secret = _add_session_key()
     try:
-        outcome = sandbox.run_child({**REQUEST, "args": [secret]}, IPC_AND_KEYS.encode())
+        outcome = runs.run_child({**REQUEST, "args": [secret]}, IPC_AND_KEYS.encode())
         assert outcome.result is not None, (outcome.problem, outcome.stderr)
         tried = outcome.result["return"]
         assert tried["read-grader-key"] == "refused"
-        assert isolation.sysv_objects() == before_ipc
+        assert procfs.sysv_objects() == before_ipc
         if outcome.uid is not None:
-            assert outcome.uid not in isolation.key_users()
+            assert outcome.uid not in procfs.key_users()
         assert set(tried.values()) == {"refused"}, tried  # the syscall filter refuses them all
     finally:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -282,8 +284,8 @@ def test_a_run_makes_no_ipc_objects_and_no_keys_and_reads_none() -> None:
 def test_the_floor_refuses_keyrings_and_ipc_too() -> None:
     secret = _add_session_key()
     try:
-        outcome = sandbox.run_child_in(
-            isolation.Layer(), {**REQUEST, "args": [secret]}, IPC_AND_KEYS.encode()
+        outcome = spawn.run_child_in(
+            layers.Layer(), {**REQUEST, "args": [secret]}, IPC_AND_KEYS.encode()
         )
         assert outcome.result is not None, (outcome.problem, outcome.stderr)
         assert set(outcome.result["return"].values()) == {"refused"}
@@ -306,7 +308,7 @@ def _as(uid: int, make: Callable[[], None]) -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="making IPC objects under a fresh uid needs root")
 def test_ipc_objects_of_a_fresh_uid_are_removed() -> None:
     """Without the filter (a kernel lacking seccomp), the sweep removes what the uid made."""
-    uid = isolation.UID_BASE + 4242
+    uid = procfs.UID_BASE + 4242
 
     def make() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -314,16 +316,18 @@ def test_ipc_objects_of_a_fresh_uid_are_removed() -> None:
             raise OSError(ctypes.get_errno(), "setup: the uid made no objects")
 
     _as(uid, make)
-    assert {table for table, _, _ in isolation.sysv_objects(uid)} == {"shm", "msg"}
-    isolation.remove_ipc_of(uid)
-    assert isolation.sysv_objects(uid) == []
+    assert {table for table, _, _ in procfs.sysv_objects(uid)} == {"shm", "msg"}
+    procfs.remove_ipc_of(uid)
+    assert procfs.sysv_objects(uid) == []
 
 
 # --- the fork server as an ordinary user ---------------------------------------------------------
 UNPRIVILEGED = """
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
-from grader import forkserver, isolation, sandbox
+from grader.sandbox import forkserver, runs, spawn
+from grader.sandbox.isolation import layers, probe, procfs
+from grader.sandbox.limits import LIMITS_VAR, Limits
 
 LOOK = '''
 import os, ctypes
@@ -354,19 +358,19 @@ def main():
         return [children, type(exc).__name__]
     return [children, "unlimited"]
 '''
-layer = isolation.current()
-outcomes = [sandbox.run_child(request, LOOK.encode()) for _ in range(3)]
-bomb = sandbox.run_child({**request, "args": []}, BOMB.encode())
+layer = probe.current()
+outcomes = [runs.run_child(request, LOOK.encode()) for _ in range(3)]
+bomb = runs.run_child({**request, "args": []}, BOMB.encode())
 with open(sys.argv[2]) as handle:
     scan = json.load(handle)
-roomy = sandbox.Limits(wall_seconds=60, cpu_seconds=30)
+roomy = Limits(wall_seconds=60, cpu_seconds=30)
 scans = []
 for number in range(2):
     if number:  # the kit's runs between the two scans: every solution, as truth runs
         for path in sorted(scan["solutions"]):
             with open(path, "rb") as handle:
-                sandbox.run_child({**request, "args": []}, handle.read())
-    found = sandbox.run_child({**request, "args": scan["args"]}, scan["source"].encode(), limits=roomy)
+                runs.run_child({**request, "args": []}, handle.read())
+    found = runs.run_child({**request, "args": scan["args"]}, scan["source"].encode(), limits=roomy)
     scans.append(found.result and found.result["return"])
 print(json.dumps({
     "bomb": bomb.result and bomb.result["return"],
@@ -439,7 +443,7 @@ def test_an_ordinary_user_gets_the_fork_server_with_its_guarantees(shared_folder
         assert seen["pid"] == 1  # the first process of a PID namespace of its own
     children, stopped_by = report["bomb"]
     assert stopped_by == "BlockingIOError"  # the process limit binds in the user namespace
-    assert children < sandbox.Limits().processes
+    assert children < Limits().processes
     baseline, after = (set(scan["found"]) for scan in report["scans"])
     assert _digest(CONTROL) in after, "the scan itself does not work"
     leaked = {by_digest[item] for item in after - baseline}
@@ -452,7 +456,7 @@ def test_keys_of_a_fresh_uid_are_removed() -> None:
     number = jail.keyctl_number()
     if number is None:
         pytest.skip(f"keyrings not known on {platform.machine()}")
-    uid = isolation.UID_BASE + 4243
+    uid = procfs.UID_BASE + 4243
 
     def make() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -470,13 +474,13 @@ def test_keys_of_a_fresh_uid_are_removed() -> None:
                 raise OSError(ctypes.get_errno(), "setup: the uid made no keys")
 
     _as(uid, make)
-    assert uid in isolation.key_users()
-    isolation.clear_keys_of(uid)
+    assert uid in procfs.key_users()
+    procfs.clear_keys_of(uid)
     for _ in range(200):  # the kernel's key collector runs on its own, soon after
-        if uid not in isolation.key_users():
+        if uid not in procfs.key_users():
             break
         time.sleep(0.01)
-    assert uid not in isolation.key_users()
+    assert uid not in procfs.key_users()
 
 
 # --- in batch, after another student ------------------------------------------------------------
@@ -531,7 +535,7 @@ def test_in_batch_a_learner_run_finds_nothing_of_the_kit_or_another_student(
         )
         (subs / student / "03_sleep" / "04_take_turns.py").write_text(header + DETECTOR)
     only = ["sleep0-take-turns", "tasks-await", "sleep0-target-order", "shared-result-once"]
-    environment = {**os.environ, sandbox.LIMITS_VAR: "cpu_seconds=20,wall_seconds=60"}
+    environment = {**os.environ, LIMITS_VAR: "cpu_seconds=20,wall_seconds=60"}
     done = subprocess.run(
         [sys.executable, "-m", "grader", "batch", str(subs), "--csv", str(tmp_path / "g.csv"),
          "--jobs", "1", "--only", *only],

@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from grader import isolation, protocol, runs, sandbox
+from grader.sandbox import protocol, runs, spawn
+from grader.sandbox.isolation import layers, probe
+from grader.sandbox.limits import Limits
 
 NONCE = "n" * 32
 TRACE: dict[str, Any] = {"lines": [], "tasks": [], "events": [], "end_ns": 0}
@@ -88,14 +90,14 @@ REQUEST: dict[str, Any] = {"mode": "call", "entry": "main", "args": [], "kwargs"
 def test_the_cache_key_names_layer_limits_runtime_and_python(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    limits = sandbox.Limits()
+    limits = Limits()
     key = runs.cache_key(b"x", REQUEST, limits)
-    assert runs.cache_key(b"x", REQUEST, sandbox.Limits(cpu_seconds=2)) != key
-    monkeypatch.setattr(sandbox, "runtime_digest", lambda: "another runtime")
+    assert runs.cache_key(b"x", REQUEST, Limits(cpu_seconds=2)) != key
+    monkeypatch.setattr(spawn, "runtime_digest", lambda: "another runtime")
     assert runs.cache_key(b"x", REQUEST, limits) != key
     monkeypatch.undo()
-    weaker = isolation.Layer(("landlock",), 7)
-    monkeypatch.setattr(isolation, "current", lambda: weaker)
+    weaker = layers.Layer(("landlock",), 7)
+    monkeypatch.setattr(probe, "current", lambda: weaker)
     assert runs.cache_key(b"x", REQUEST, limits) != key
     monkeypatch.undo()
     monkeypatch.setattr(sys, "version", "3.99.0")
@@ -104,13 +106,13 @@ def test_the_cache_key_names_layer_limits_runtime_and_python(
 
 def _calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     made: list[int] = []
-    real = sandbox.run_child
+    real = runs.run_child
 
-    def counting(*args: Any, **kwargs: Any) -> sandbox.ChildOutcome:
+    def counting(*args: Any, **kwargs: Any) -> spawn.ChildOutcome:
         made.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sandbox, "run_child", counting)
+    monkeypatch.setattr(runs, "run_child", counting)
     return made
 
 
@@ -130,7 +132,7 @@ def test_only_small_answers_the_file_decided_are_cached(
 ) -> None:
     made = _calls(monkeypatch)
     unique = source + f"\n# {os.getpid()} {id(made)}\n".encode()
-    limits = sandbox.Limits(wall_seconds=5, cpu_seconds=1)
+    limits = Limits(wall_seconds=5, cpu_seconds=1)
     for _ in range(2):
         with contextlib.suppress(runs.LearnerCodeError):
             runs.execute(unique, "cached.py", limits=limits)
@@ -141,11 +143,11 @@ def test_only_small_answers_the_file_decided_are_cached(
 SHOW_FOLDERS = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from grader import sandbox
+from grader.sandbox import runs, spawn
 request = {"mode": "call", "entry": "main", "args": [], "kwargs": {}, "clock": "virtual", "loop": {}}
-outcome = sandbox.run_child(request, b"def main():\\n    return 1\\n")
+outcome = runs.run_child(request, b"def main():\\n    return 1\\n")
 assert outcome.result is not None, outcome.problem
-print(sandbox.runtime_dir(), flush=True)
+print(spawn.runtime_dir(), flush=True)
 if sys.argv[2] == "hang":
     import time
     time.sleep(60)
@@ -153,23 +155,23 @@ if sys.argv[2] == "hang":
 
 
 def _owned(pid: int) -> list[Path]:
-    top = Path(sandbox.tempfile.gettempdir())
-    return [p for prefix in sandbox.OWNED_PREFIXES for p in top.glob(f"{prefix}{pid}-*")]
+    top = Path(spawn.tempfile.gettempdir())
+    return [p for prefix in spawn.OWNED_PREFIXES for p in top.glob(f"{prefix}{pid}-*")]
 
 
 def test_runtime_and_server_folders_are_removed_at_exit() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", SHOW_FOLDERS, str(isolation.KIT_ROOT), "exit"],
+        [sys.executable, "-c", SHOW_FOLDERS, str(layers.KIT_ROOT), "exit"],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     runtime = Path(done.stdout.strip())
-    assert runtime.name.startswith(sandbox.OWNED_PREFIXES[0])
+    assert runtime.name.startswith(spawn.OWNED_PREFIXES[0])
     assert not runtime.exists()
 
 
 def test_folders_of_a_killed_grading_process_are_removed_by_the_next() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c", SHOW_FOLDERS, str(isolation.KIT_ROOT), "hang"],
+        [sys.executable, "-c", SHOW_FOLDERS, str(layers.KIT_ROOT), "hang"],
         stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -180,6 +182,6 @@ def test_folders_of_a_killed_grading_process_are_removed_by_the_next() -> None:
     process.stdout.close()
     left = _owned(process.pid)
     assert runtime in left
-    removed = sandbox.remove_stale_folders()
+    removed = spawn.remove_stale_folders()
     assert set(left) <= set(removed)
     assert _owned(process.pid) == []

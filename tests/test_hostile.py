@@ -41,8 +41,9 @@ from typing import Any
 
 import pytest
 
-from grader import isolation
-from grader.curriculum import Exercise, load
+from grader.model.curriculum import Exercise, load
+from grader.sandbox.isolation import layers as isolation
+from grader.sandbox.isolation import probe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -230,7 +231,7 @@ def _kit_marks(marker: str) -> list[str]:
     watched = [
         ROOT / "README.md",
         *ROOT.joinpath("solutions").rglob("*.py"),
-        *ROOT.joinpath("grader", "hidden").glob("*.py"),
+        *ROOT.joinpath("grader", "grading", "hidden").glob("*.py"),
     ]
     for path in watched:
         with contextlib.suppress(OSError):
@@ -328,7 +329,7 @@ def run_case(case: Case, base: Path, extra_env: dict[str, str] | None = None) ->
 @pytest.fixture(scope="session")
 def layer() -> isolation.Layer:
     """The layer this machine gives children (the CLI probes the same way)."""
-    return isolation.current()
+    return probe.current()
 
 
 FLOOR = {isolation.ENV_VAR: "rlimits"}

@@ -33,9 +33,9 @@ import traceback
 import warnings
 from typing import Any
 
-from . import confine, helpers, virtual_time
+from . import confine, helpers, loop_route, virtual_time
 from .tracing import LineCapture, OutputFloodError, TraceRecorder
-from .virtual_loop import LoopGuardError, VirtualClockPolicy
+from .virtual_loop import LoopGuardError
 
 PROTOCOL = 1
 _MAX_FRAMES = 8
@@ -48,8 +48,8 @@ class _Run:
     def __init__(self, request: dict[str, Any]) -> None:
         self.request = request
         self.module_path = os.path.abspath(request["module"])
-        self.recorder = TraceRecorder(max_lines=int(request.get("max_lines", 2_000)))
-        self.policy: VirtualClockPolicy | None = None
+        self.recorder = TraceRecorder()
+        self.route: loop_route.LoopRoute | None = None
         self.helper_stats: dict[str, dict[str, Any]] = {}
 
     def learner_frames(self, tb: Any) -> list[dict[str, Any]]:
@@ -95,11 +95,6 @@ def _jsonable(value: Any) -> Any:
 
 def _execute(run: _Run) -> tuple[Any, dict[str, Any] | None]:
     request = run.request
-    if request.get("mode") == "script":
-        import runpy
-
-        runpy.run_path(run.module_path, run_name="__main__")
-        return None, None
     module = _load_module(run.module_path)
     entry_name = request.get("entry", "main")
     entry = getattr(module, entry_name, None)
@@ -121,26 +116,30 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     """Run one request in this process and return the result as JSON data."""
     run = _Run(request)
     recorder = run.recorder
-    if request.get("clock", "virtual") == "virtual":
-        run.policy = VirtualClockPolicy(observer=recorder, **request.get("loop", {}))
-        asyncio.set_event_loop_policy(run.policy)
-
-        def advance_outside(delta_ns: int) -> None:
-            recorder.loop_time_offset_ns += delta_ns
-            recorder.last_ns += delta_ns
-
-        virtual_time.install(recorder.now_ns, advance_outside)
-    if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
-        from . import misbeliefs
-
-        misbeliefs.apply(str(request["misbelief"]))
-    capture = LineCapture(recorder)
-    saved_stdout = sys.stdout
-    sys.stdout = capture
     returned: Any = None
     error: dict[str, Any] | None = None
+    # Warnings from here on, the kit's own loop routing included, are returned as data: a
+    # kit test checks that no run, on any route, reports a DeprecationWarning.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if request.get("clock", "virtual") == "virtual":
+            # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
+            run.route = loop_route.install(
+                request.get("loop_route"), observer=recorder, **request.get("loop", {})
+            )
+
+            def advance_outside(delta_ns: int) -> None:
+                recorder.loop_time_offset_ns += delta_ns
+                recorder.last_ns += delta_ns
+
+            virtual_time.install(recorder.now_ns, advance_outside)
+        if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
+            from . import misbeliefs
+
+            misbeliefs.apply(str(request["misbelief"]))
+        capture = LineCapture(recorder)
+        saved_stdout = sys.stdout
+        sys.stdout = capture
         try:
             returned, error = _execute(run)
             capture.flush()
@@ -177,13 +176,14 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
             for w in caught[:20]
         ],
         "flooded": recorder.flooded,
+        "loop_route": run.route.name if run.route else None,
     }
 
 
 def _first_guard(run: _Run) -> LoopGuardError | None:
-    if run.policy is None:
+    if run.route is None:
         return None
-    for loop in run.policy.loops:
+    for loop in run.route.loops:
         if loop.guard_error is not None:
             return loop.guard_error
     return None
