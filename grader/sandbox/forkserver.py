@@ -3,27 +3,36 @@
 A grading process makes dozens of runs per submission. Instead of starting a fresh, freshly
 isolated interpreter for each, it starts one server per isolation layer, inside that layer's
 namespaces and mount view (the kit hidden, private temporary folders, no network), and asks it
-to fork a run: the fork takes a fresh uid, the run's limits and its Landlock confinement in the
-server, so every run is as isolated as a freshly started child, for a fraction of the cost.
+to fork a run. The server is a pristine template: it never reads a request or a file. Each run
+process reads its own payload from a pipe only it holds, takes its own mount and IPC namespace
+(fresh `/tmp`, `/var/tmp`, `/dev/shm`), a fresh session keyring, its limits, a fresh uid (as
+root) or no capabilities (in a user namespace), a syscall filter and Landlock: every run is as
+isolated as a freshly started child, and starts from the same memory as every other.
 
-The server is used only where it keeps every guarantee of the spawn path: as root, with a
-fresh uid per run and a private mount namespace. Anywhere else (a laptop, a CI runner without
-root) `sandbox` starts each child itself, as before. `ASYNCIO_KIT_FORKSERVER=0` turns the
-server off.
+Where it runs:
+- as root, for layers with a fresh uid and a private mount view (`uid+mntns...`);
+- as an ordinary user, for layers with network and PID namespaces (`netns+pidns...`): the
+  server runs inside `unshare --user --map-root-user --mount --net --pid --ipc`, lays out its
+  own view (the kit hidden, private temporary folders), and each run gives up every capability
+  it has in that namespace before any learner code.
+Anywhere else, and whenever a server cannot start or check its own view, `sandbox` starts each
+child itself, as before (the probe always does). `ASYNCIO_KIT_FORKSERVER=0` turns it off.
 
 Servers are pooled: a thread that finds every server busy starts another, so runs made side by
-side (the kit's real-clock tests) stay side by side.
+side (the kit's real-clock tests) stay side by side. A server's folder is removed when it stops,
+also when it died on its own.
 """
 
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -34,7 +43,13 @@ from typing import Any
 from grader.runtime import zygote
 from grader.sandbox.isolation.jail import Jail, runtime_command
 from grader.sandbox.isolation.layers import KIT_ROOT, Layer
-from grader.sandbox.isolation.mounts import mount_plan, prepare_parent, run_mount_plan
+from grader.sandbox.isolation.mounts import (
+    mount_plan,
+    prepare_parent,
+    run_mount_plan,
+    run_view_plan,
+)
+from grader.sandbox.isolation.procfs import processes_of
 from grader.sandbox.limits import Limits
 
 ENV_VAR = "ASYNCIO_KIT_FORKSERVER"
@@ -52,41 +67,42 @@ def enabled() -> bool:
 
 
 def supports(layer: Layer) -> bool:
-    """A server keeps the layer's guarantees only with a fresh uid and a private mount view."""
-    return layer.has("uid") and layer.has("mntns") and hasattr(os, "pidfd_open")
+    """Whether a server keeps every guarantee of `layer` (see the module's docstring)."""
+    if not hasattr(os, "pidfd_open"):
+        return False
+    if os.geteuid() == 0:
+        return layer.has("uid") and layer.has("mntns")
+    return layer.has("netns") and layer.has("pidns") and layer.unshare is not None
 
 
 class ForkServer:
-    """One server process and the socket to it; used by one run at a time."""
+    """One template process and the socket to it; used by one run at a time."""
 
     def __init__(self, layer: Layer, runtime: Path, limits: Limits) -> None:
         self.layer = layer
-        self.base = Path(tempfile.mkdtemp(prefix="asyncio-kit-zygote-"))
+        self.base = Path(tempfile.mkdtemp(prefix=f"asyncio-kit-zygote-{os.getpid()}-"))
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = parent_sock
-        jail = Jail(layer, self.base, {}, runtime, limits)
+        jail = Jail(layer, self.base / "run", {}, runtime, limits)
         self.confine_spec = jail.confine_spec()
-        plan = mount_plan(jail.needed_folders(), str(self.base), layer)
-        command = runtime_command(
-            jail.executable,
-            _BOOT,
-            str(self.base),
-            str(child_sock.fileno()),
-            str(runtime),
-            str(KIT_ROOT / "grader"),
-        )
+        needed = jail.needed_folders()
+        self.view = run_view_plan(needed)
+        self.root = os.geteuid() == 0
+        # RLIMIT_NPROC counts every process of the real uid, the user's own included (counted
+        # once per server: reading every process's status costs milliseconds).
+        self.own_processes = 0 if self.root else processes_of(os.geteuid())
+        plan = mount_plan(needed, str(self.base), layer)
+        arguments = [str(self.base), str(child_sock.fileno()), str(runtime), str(_hidden())]
+        if not self.root:
+            # In a user namespace the server lays out its own view: the grader cannot.
+            arguments.append(json.dumps([list(step) for step in plan if step[0] != "proc"]))
+        command = runtime_command(jail.executable, _BOOT, *arguments)
+        wrapper = [layer.unshare or "unshare"]
+        if not self.root:
+            wrapper += ["--user", "--map-root-user", "--mount"]
+        wrapper += ["--net", "--pid", "--ipc", "--fork", "--kill-child", "--mount-proc", "--"]
         if layer.has("netns") and layer.unshare:
-            command = [
-                layer.unshare,
-                "--net",
-                "--pid",
-                "--ipc",
-                "--fork",
-                "--kill-child",
-                "--mount-proc",
-                "--",
-                *command,
-            ]
+            command = [*wrapper, *command]
 
         def preexec() -> None:
             run_mount_plan(plan, self.base, {}, None, limits)
@@ -104,13 +120,13 @@ class ForkServer:
                 stderr=subprocess.DEVNULL,
                 pass_fds=(child_sock.fileno(),),
                 start_new_session=True,
-                preexec_fn=preexec,  # noqa: PLW1509 - the mount view must be set there
+                preexec_fn=preexec if self.root else None,  # noqa: PLW1509 - the mount view
             )
         finally:
             child_sock.close()
         self.sock.settimeout(_START_TIMEOUT_S)
         try:
-            message, _ = zygote.receive(self.sock)
+            message = zygote.receive(self.sock)
         except (OSError, EOFError, ValueError) as exc:
             self.close()
             msg = f"the fork server did not start ({type(exc).__name__}: {exc})"
@@ -126,6 +142,8 @@ class ForkServer:
         """What the server reported about its own view against what the layer promises."""
         if message.get("op") != "ready":
             return f"it said {message!r} instead of ready"
+        if message.get("problem"):
+            return str(message["problem"])
         if message.get("sees"):
             return "the kit is visible"
         if self.layer.has("pidns") and message.get("pid") != 1:
@@ -141,54 +159,71 @@ class ForkServer:
         limits: Limits,
         pipes: tuple[int, int, int],
     ) -> int | None:
-        """Ask the server to fork one run writing to `pipes`; return the run's uid."""
-        message = {
-            "op": "run",
-            "request": request,
-            "files": {name: base64.b64encode(data).decode() for name, data in files.items()},
+        """Have the server fork one run writing to `pipes`, hand it its payload; its uid.
+
+        The payload goes to the run process alone, on a pipe of its own: the server never
+        reads it (it stays a pristine template for every later run).
+        """
+        processes = limits.processes + self.own_processes
+        settings = {
             "limits": {
                 "cpu_seconds": limits.cpu_seconds,
                 "memory_bytes": limits.memory_bytes,
                 "file_bytes": limits.file_bytes,
                 "open_files": limits.open_files,
-                "processes": limits.processes,
+                "processes": processes,
             },
-            "uid": True,
+            "disk_bytes": limits.disk_bytes,
+            "disk_files": limits.disk_files,
+            "view": self.view,
             "confine": self.confine_spec,
         }
+        payload_read, payload_write = os.pipe()
         try:
-            zygote.send(self.sock, message, list(pipes))
-            answer, _ = zygote.receive(self.sock)
-        except (OSError, EOFError, ValueError) as exc:
+            zygote.send_record(self.sock, zygote.RUN, fds=[*pipes, payload_read])
+            os.close(payload_read)
+            payload_read = -1
+            op, value, _, _ = zygote.receive_record(self.sock)
+            if op != zygote.STARTED:
+                msg = f"the fork server could not start the run ({os.strerror(value)})"
+                raise ForkServerError(msg)
+            with contextlib.suppress(BrokenPipeError):
+                # A run that died before reading it all is reported by its exit status.
+                _write_all(payload_write, zygote.encode_payload(request, files, settings))
+        except (OSError, EOFError, struct.error) as exc:
             self.close()
             msg = f"the fork server stopped answering ({type(exc).__name__})"
             raise ForkServerError(msg) from exc
-        if answer.get("op") != "started":
-            msg = f"the fork server could not start the run: {answer.get('message')}"
-            raise ForkServerError(msg)
-        uid = answer.get("uid")
-        return uid if type(uid) is int else None
+        finally:
+            os.close(payload_write)
+            if payload_read >= 0:
+                os.close(payload_read)
+        return None if value < 0 else value
 
     def poll_exit(self, timeout: float) -> tuple[int, float] | None:
         """The run's exit status and CPU seconds once it ended, else None after `timeout`."""
         self.sock.settimeout(max(0.0, timeout))
         try:
-            message, _ = zygote.receive(self.sock)
+            op, code, cpu, _ = zygote.receive_record(self.sock)
         except TimeoutError:
             return None
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, struct.error) as exc:
             self.close()
             msg = f"the fork server stopped answering ({type(exc).__name__})"
             raise ForkServerError(msg) from exc
         finally:
             with contextlib.suppress(OSError):
                 self.sock.settimeout(None)
-        return int(message.get("code", -signal.SIGKILL)), float(message.get("cpu", 0.0))
+        if op != zygote.EXIT:
+            self.close()
+            msg = f"the fork server said {op!r} instead of the run's end"
+            raise ForkServerError(msg)
+        return code, cpu / 1e6
 
     def kill_run(self) -> None:
         """Tell the server to kill the run (the wall-clock deadline passed, or a flood)."""
         with contextlib.suppress(OSError):
-            zygote.send(self.sock, {"op": "kill"})
+            zygote.send_record(self.sock, zygote.KILL)
 
     @property
     def alive(self) -> bool:
@@ -196,7 +231,7 @@ class ForkServer:
         return self.process.poll() is None and self.sock.fileno() >= 0
 
     def close(self) -> None:
-        """Stop the server and everything in its namespaces."""
+        """Stop the server and everything in its namespaces, and remove its folder."""
         with contextlib.suppress(OSError):
             self.sock.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -206,6 +241,18 @@ class ForkServer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _hidden() -> Path:
+    """A kit file the server must not see (its report says whether it does)."""
+    return KIT_ROOT / "grader"
+
+
 class Pool:
     """Idle servers per layer; a run borrows one, or starts one if all are busy."""
 
@@ -213,31 +260,56 @@ class Pool:
         self._lock = threading.Lock()
         self._idle: dict[str, list[ForkServer]] = {}
         self._all: list[ForkServer] = []
+        # Layers whose server could not start: their runs spawn without trying again.
+        self._refused: dict[str, str] = {}
 
     def borrow(self, layer: Layer, runtime: Path, limits: Limits) -> ForkServer:
         """An idle server for `layer` (started if none is idle)."""
+        dead: list[ForkServer] = []
         with self._lock:
+            refused = self._refused.get(layer.name)
             idle = self._idle.setdefault(layer.name, [])
-            while idle:
+            found = None
+            while idle and found is None:
                 server = idle.pop()
                 if server.alive:
-                    return server
-        server = ForkServer(layer, runtime, limits)
+                    found = server
+                else:
+                    dead.append(server)
+        for server in dead:
+            self._drop(server)
+        if found is not None:
+            return found
+        if refused is not None:
+            raise ForkServerError(refused)
+        try:
+            server = ForkServer(layer, runtime, limits)
+        except ForkServerError as exc:
+            with self._lock:
+                self._refused[layer.name] = str(exc)
+            raise
         with self._lock:
             self._all.append(server)
         return server
 
     def give_back(self, server: ForkServer) -> None:
-        """Return a server after its run (a dead one is dropped)."""
+        """Return a server after its run (a dead one is stopped for good and its folder removed)."""
         if not server.alive:
+            self._drop(server)
             return
         with self._lock:
             self._idle.setdefault(server.layer.name, []).append(server)
+
+    def _drop(self, server: ForkServer) -> None:
+        server.close()
+        with self._lock, contextlib.suppress(ValueError):
+            self._all.remove(server)
 
     def close(self) -> None:
         """Stop every server (at the end of the grading process)."""
         with self._lock:
             servers, self._all, self._idle = self._all, [], {}
+            self._refused = {}
         for server in servers:
             server.close()
 

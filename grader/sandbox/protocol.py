@@ -4,17 +4,32 @@ The child runs learner code, so its answer is hostile until proven plain: JSON o
 pickle), capped in size and depth, every field of the exact type expected, and stamped with the
 run's one-time token. Anything else is a `ProtocolError`, which costs that run its credit and
 nothing more. What passes is a `ChildResult`, whose trace is a `model.trace.Trace`.
+
+The cost of checking is bounded before any of it is paid (rule 13): the size cap comes first,
+then the number of elements is counted on the raw bytes (strings blanked out, then commas and
+brackets counted, at C speed) before a single object is built, and integers longer than the
+int-to-string digit limit never become Python integers: such a value in a run's return value
+reads as `{"$unserializable": "int"}` (what the child itself reports for a value it cannot send),
+anywhere else it makes the result malformed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypedDict, cast
 
 from grader.model.text import clean
 from grader.model.trace import Trace
 
 MAX_DEPTH = 32
+#: An honest result has at most a few tens of thousands (2,000 lines, 8,000 events, tasks).
+MAX_ELEMENTS = 100_000
+#: Python's default int-to-string limit (3.11+); older Pythons get the same cap here.
+MAX_INT_DIGITS = 4300
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: The stand-in for a value that cannot be shown (the child uses the same for its own).
+UNSERIALIZABLE_INT: dict[str, str] = {"$unserializable": "int"}
 
 
 class ProtocolError(ValueError):
@@ -89,6 +104,26 @@ def _depth(value: Any) -> int:
         elif isinstance(item, list):
             stack.extend((child, level + 1) for child in item)
     return deepest
+
+
+def count_elements(raw: bytes) -> int:
+    """An upper bound on the values in the JSON text `raw`, without parsing it.
+
+    With every string blanked out, each value but the first of its container follows a comma
+    and each container opens with a bracket: commas + brackets + 1 bounds the count.
+    """
+    rough = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+    if rough <= MAX_ELEMENTS:
+        return rough  # commas inside strings only make it larger: no need to look closer
+    bare = _STRING.sub(b"", raw)
+    return bare.count(b",") + bare.count(b"[") + bare.count(b"{") + 1
+
+
+def _bounded_int(text: str) -> Any:
+    """An integer, unless it has more digits than Python would print (or than is cheap)."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return dict(UNSERIALIZABLE_INT)
+    return int(text)
 
 
 def _reject_constant(name: str) -> Any:
@@ -176,6 +211,24 @@ def _check_error(error: Any) -> None:
         _need(error, "line", (int,))
 
 
+def _decode(raw: bytes, max_bytes: int) -> Any:
+    """The JSON value in `raw`, its size and element count checked before it is built."""
+    if len(raw) > max_bytes:
+        msg = f"result larger than {max_bytes} bytes"
+        raise ProtocolError(msg)
+    if count_elements(raw) > MAX_ELEMENTS:
+        msg = f"result with more than {MAX_ELEMENTS:,} elements"
+        raise ProtocolError(msg)
+    try:
+        return json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=_bounded_int
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and any number json itself could not convert.
+        msg = f"not JSON ({type(exc).__name__})"
+        raise ProtocolError(msg) from exc
+
+
 def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> ChildResult:
     """Decode and check one child result; raise ProtocolError if it is not one.
 
@@ -183,14 +236,7 @@ def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> Chi
     request and deleted the file before learner code ran, so a result forged by learner code
     (written to the result pipe, then `os._exit`) does not have it.
     """
-    if len(raw) > max_bytes:
-        msg = f"result larger than {max_bytes} bytes"
-        raise ProtocolError(msg)
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        msg = f"not JSON ({type(exc).__name__})"
-        raise ProtocolError(msg) from exc
+    data = _decode(raw, max_bytes)
     if type(data) is not dict:
         msg = "result is not an object"
         raise ProtocolError(msg)

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,20 +94,19 @@ def execute(
         request["loop_route"] = route
     limits = limits or default_limits()
     # The same file asked the same thing under the same limits gets the same answer: in a
-    # class, many students hand in identical files (untouched stubs, shared solutions, the
-    # same hang), and a warm batch worker then runs each only once.
-    key = hashlib.sha256(
-        source + b"\0" + json.dumps([request, dataclasses.astuple(limits)]).encode()
-    ).hexdigest()
+    # class, many students hand in identical files (untouched stubs, shared solutions), and a
+    # warm batch worker then runs each only once.
+    key = cache_key(source, request, limits)
     cached = _RESULTS.get(key)
     if clock != "virtual":
         # A real-clock run's order can depend on the machine's load: never reuse one.
-        cached = _run(request, source, filename, limits)
+        cached, _ = _run(request, source, filename, limits)
     elif cached is None:
-        cached = _run(request, source, filename, limits)
-        _RESULTS[key] = cached
-        if len(_RESULTS) > _RESULTS_KEPT:
-            _RESULTS.popitem(last=False)
+        cached, keep = _run(request, source, filename, limits)
+        if keep:
+            _RESULTS[key] = cached
+            if len(_RESULTS) > _RESULTS_KEPT:
+                _RESULTS.popitem(last=False)
     else:
         _RESULTS.move_to_end(key)
     if isinstance(cached, LearnerCodeError):
@@ -114,9 +114,29 @@ def execute(
     return cached
 
 
+def cache_key(source: bytes, request: dict[str, Any], limits: Limits) -> str:
+    """The run cache's key: everything that can change a run's outcome.
+
+    The file, the request, the limits, the isolation layer it runs under, the runtime that
+    runs it, and the Python version.
+    """
+    context = [
+        request,
+        dataclasses.astuple(limits),
+        probe.current().name,
+        spawn.runtime_digest(),
+        sys.version,
+        sys.executable,
+    ]
+    return hashlib.sha256(source + b"\0" + json.dumps(context).encode()).hexdigest()
+
+
 #: Results of earlier runs in this process, oldest first (runs and the errors they raised).
 _RESULTS: OrderedDict[str, Run | LearnerCodeError] = OrderedDict()
-_RESULTS_KEPT = 4096
+_RESULTS_KEPT = 1024
+#: A run whose result channel carried more than this is not kept (4096 results at the 4 MiB
+#: cap would hold gigabytes for a batch worker's life); honest runs send a few KiB.
+CACHE_RESULT_BYTES = 64 * 1024
 
 
 def run_child(
@@ -128,18 +148,27 @@ def run_child(
 
 def _run(
     request: dict[str, Any], source: bytes, filename: str, limits: Limits
-) -> Run | LearnerCodeError:
-    """One run in the sandbox: its `Run`, or the `LearnerCodeError` that explains its end."""
+) -> tuple[Run | LearnerCodeError, bool]:
+    """One run in the sandbox, and whether its answer may be reused for the same call.
+
+    The answer is a `Run`, or the `LearnerCodeError` that explains its end.
+
+    Only small answers the file itself decided are kept: not a run the sandbox had to stop
+    (time, CPU, output, disk, a crash, a forged or broken result - those can depend on the
+    machine's load, and cost a batch worker nothing to forget), nor a large one.
+    """
     outcome = run_child(request, source, limits=limits)
     if outcome.problem is not None or outcome.result is None:
         message = describe_problem(outcome, filename, limits, source)
-        return LearnerCodeError(message, _kind(outcome))
+        return LearnerCodeError(message, _kind(outcome)), False
+    keep = outcome.result_bytes <= CACHE_RESULT_BYTES
     result = outcome.result
     error = result.get("error")
     if result["status"] == "error" and error is not None:  # the protocol ensures both or neither
-        return LearnerCodeError(
+        failure = LearnerCodeError(
             describe_error(error, filename, limits), FailureKind.reported(error["kind"])
         )
+        return failure, keep
     return Run(
         trace=result["trace"],
         returned=result.get("return"),
@@ -151,7 +180,7 @@ def _run(
         ),
         isolation=outcome.isolation,
         wall_seconds=outcome.wall_seconds,
-    )
+    ), keep
 
 
 def _kind(outcome: spawn.ChildOutcome) -> FailureKind:

@@ -20,7 +20,9 @@ in a snippet cannot hang the grader either.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -67,16 +69,27 @@ class ChildOutcome:
     isolation: str = FLOOR
     uid: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: Bytes the child wrote on its result channel (the run cache keeps small results only).
+    result_bytes: int = 0
 
 
 _runtime_dir: Path | None = None
+#: Folders a grading process makes in the temporary directory start with one of these and
+#: its pid: `asyncio-kit-runtime-PID-...`.
+OWNED_PREFIXES = ("asyncio-kit-runtime-", "asyncio-kit-zygote-")
 
 
 def runtime_dir() -> Path:
-    """A read-only copy of the sandbox runtime, made once per grading process."""
+    """A read-only copy of the sandbox runtime, made once per grading process.
+
+    It is removed when the process exits; one left by a process that was killed (no exit
+    handler ran) is removed by the next grading process that makes its own.
+    """
     global _runtime_dir  # noqa: PLW0603 - one copy per process, made lazily
     if _runtime_dir is None or not _runtime_dir.exists():
-        top = Path(tempfile.mkdtemp(prefix="asyncio-kit-runtime-"))
+        remove_stale_folders()
+        top = Path(tempfile.mkdtemp(prefix=f"{OWNED_PREFIXES[0]}{os.getpid()}-"))
+        atexit.register(_remove_runtime, top)
         target = top / "kitrt"
         target.mkdir()
         for source in RUNTIME_SOURCE.glob("*.py"):
@@ -86,6 +99,66 @@ def runtime_dir() -> Path:
         top.chmod(0o755)
         _runtime_dir = top
     return _runtime_dir
+
+
+_digest: str | None = None
+
+
+def runtime_digest() -> str:
+    """A digest of the runtime that runs in every child (part of the run cache's key)."""
+    global _digest  # noqa: PLW0603 - computed once per process
+    if _digest is None:
+        digest = hashlib.sha256()
+        for source in sorted(RUNTIME_SOURCE.glob("*.py")):
+            digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+        _digest = digest.hexdigest()
+    return _digest
+
+
+def _remove_runtime(top: Path) -> None:
+    """At exit: stop the fork servers (they run from it), then remove the runtime copy."""
+    forkserver.POOL.close()
+    _remove_tree(top)
+
+
+def _remove_tree(top: Path) -> None:
+    """Remove a folder of ours (the runtime copy inside is read-only: make it writable first)."""
+    with contextlib.suppress(OSError):
+        (top / "kitrt").chmod(0o755)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def remove_stale_folders(folder: Path | None = None) -> list[Path]:
+    """Remove what grading processes that no longer run left in the temporary directory."""
+    removed: list[Path] = []
+    top = folder or Path(tempfile.gettempdir())
+    try:
+        entries = list(top.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        prefix = next((p for p in OWNED_PREFIXES if entry.name.startswith(p)), None)
+        if prefix is None:
+            continue
+        pid_text = entry.name[len(prefix) :].partition("-")[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.lstat().st_uid != os.geteuid() or not entry.is_dir():
+                continue
+            _remove_tree(entry)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_child_in(
@@ -273,6 +346,7 @@ def _read_until_closed(streams: _Streams, outcome: ChildOutcome, deadline: float
 
 def _conclude(outcome: ChildOutcome, raw: bytes, nonce: str, limits: Limits) -> ChildOutcome:
     """Decide what a finished run brought back: a problem, or a checked result."""
+    outcome.result_bytes = len(raw)
     outcome.problem = _problem(outcome, limits)
     if outcome.problem is not None:
         return outcome

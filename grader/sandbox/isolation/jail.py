@@ -18,15 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.runtime import jail as kernel
 from grader.sandbox.isolation.layers import KIT_ROOT, Layer
 from grader.sandbox.isolation.mounts import beneath, mount_plan, outermost, run_mount_plan
 from grader.sandbox.isolation.procfs import (
     TOKEN_VAR,
+    clear_keys_of,
     free_uid,
     kill_all_of,
     pids_with_token,
     processes_of,
     remove_files_of,
+    remove_ipc_of,
 )
 from grader.sandbox.limits import Limits
 
@@ -146,7 +149,7 @@ class Jail:
         }
 
     def preexec(self) -> None:
-        """Runs in the forked child before exec: mounts, then limits, then the uid."""
+        """Runs in the forked child before exec: mounts, limits, keyring, uid, syscall filter."""
         if self.uid is not None:
             os.setgroups([])
         if self._mounts:
@@ -154,10 +157,16 @@ class Jail:
         # After the mounts: until exec closes them, the fork holds every file the parent has
         # open (many, when it runs children side by side), and the mount plan opens more.
         apply_rlimits(self.limits, nproc=self._nproc)
+        # Not the grader's session keyring (kept across fork and setuid): a new, empty one.
+        kernel.fresh_session_keyring()
         # With `unshare`, the uid changes after the namespaces exist (that needs root).
         if self.uid is not None and not (self.layer.has("netns") and self.layer.unshare):
             os.setgid(self.uid)
             os.setuid(self.uid)
+        # Last: no keyrings, System V IPC, message queues or ptrace for the run, whatever the
+        # layer (the floor too). Where the kernel has no seccomp, the layer still holds.
+        with contextlib.suppress(OSError):
+            kernel.deny_syscalls()
 
     @property
     def watch_disk(self) -> bool:
@@ -192,6 +201,11 @@ class Jail:
                 break
         if self.uid is not None and not self._mounts and not self.layer.has("landlock"):
             remove_files_of(self.uid)
+        if self.uid is not None:
+            # The syscall filter lets no run make these; should a kernel lack seccomp, what a
+            # run of a fresh uid made in a shared IPC namespace or key table goes with it.
+            remove_ipc_of(self.uid)
+            clear_keys_of(self.uid)
 
 
 def runtime_command(executable: str, boot: str, *args: str) -> list[str]:

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from grader.runtime import jail as kernel
 from grader.sandbox.isolation.layers import KIT_ROOT, WORLD_WRITABLE, Layer
 from grader.sandbox.limits import Limits
 
@@ -111,8 +112,9 @@ def run_mount_plan(
 ) -> None:
     """In the forked child (root): a private mount namespace, laid out as planned."""
     libc = _libc
-    if libc.unshare(_CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+    # A mount namespace and an IPC namespace of the run's own (System V objects die with it).
+    if libc.unshare(_CLONE_NEWNS | kernel.CLONE_NEWIPC) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS | CLONE_NEWIPC)")
     _mount_call(None, "/", None, _MS_REC | _MS_PRIVATE, "")
     # Handles on what gets bind-mounted back, taken before anything covers it.
     sources = {
@@ -145,3 +147,19 @@ def run_mount_plan(
 def prepare_parent() -> None:
     """Load what the pre-exec steps need before forking (nothing may be imported after)."""
     _load_libc()
+    kernel.prepare_filter()
+
+
+def run_view_plan(needed: list[str]) -> list[list[str]]:
+    """Each fork-server run's own temporary folders: fresh tmpfs, with `needed` bound back."""
+    plan = [
+        ["tmpfs", folder, "mode=1777,size=1m,nr_inodes=256"]
+        for folder in WORLD_WRITABLE
+        if Path(folder).is_dir()
+    ]
+    plan += [
+        ["bind", target, ""]
+        for target in needed
+        if any(beneath(target, top) for top in WORLD_WRITABLE)
+    ]
+    return plan

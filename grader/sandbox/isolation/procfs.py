@@ -8,6 +8,7 @@ is found here and killed (the last net under daemons, whatever the layer).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import secrets
@@ -16,8 +17,14 @@ import signal
 import stat
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from grader.runtime import jail as kernel
+from grader.runtime import zygote
 from grader.sandbox.isolation.layers import WORLD_WRITABLE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: The name of the per-run token in every child's environment.
 TOKEN_VAR = "ASYNCIO_KIT_RUN"  # noqa: S105 - a variable name, not a secret
@@ -92,6 +99,11 @@ def kill_all_of(uid: int) -> None:
     def kill_all() -> None:
         os.kill(-1, signal.SIGKILL)
 
+    as_uid(uid, kill_all)
+
+
+def as_uid(uid: int, step: Callable[[], None]) -> None:
+    """Run `step` in a short-lived helper process that has become `uid`."""
     true = shutil.which("true") or "/bin/true"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         subprocess.run(  # noqa: S603 - a fixed binary; kill(-1) must run as that uid
@@ -99,13 +111,61 @@ def kill_all_of(uid: int) -> None:
             user=uid,
             group=uid,
             extra_groups=[],
-            preexec_fn=kill_all,
+            preexec_fn=step,
             check=False,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=5,
         )
+
+
+_SYSV_TABLES = (("shm", "shmid", 31, 0), ("msg", "msqid", 71, 0), ("sem", "semid", 66, 0))
+
+
+def sysv_objects(uid: int | None = None) -> list[tuple[str, int, int]]:
+    """System V IPC objects visible here, as (table, id, owner uid); only `uid`'s if given."""
+    found: list[tuple[str, int, int]] = []
+    for table, id_column, _, _ in _SYSV_TABLES:
+        try:
+            rows = Path(f"/proc/sysvipc/{table}").read_text(encoding="ascii").splitlines()
+        except OSError:
+            continue
+        if not rows:
+            continue
+        header = rows[0].split()
+        for row in rows[1:]:
+            values = dict(zip(header, row.split(), strict=False))
+            with contextlib.suppress(KeyError, ValueError):
+                owners = {int(values["uid"]), int(values["cuid"])}
+                if uid is None or uid in owners:
+                    found.append((table, int(values[id_column]), int(values["uid"])))
+    return found
+
+
+def remove_ipc_of(uid: int) -> None:
+    """Remove every System V shared memory segment, queue and semaphore set of `uid`."""
+    objects = sysv_objects(uid)
+    if not objects:
+        return
+    libc = kernel.libc()
+    calls = {"shm": libc.shmctl, "msg": libc.msgctl, "sem": libc.semctl}
+    for table, ident, _ in objects:
+        if table == "sem":
+            calls[table](ctypes.c_int(ident), ctypes.c_int(0), ctypes.c_int(0))  # IPC_RMID
+        else:
+            calls[table](ctypes.c_int(ident), ctypes.c_int(0), None)  # IPC_RMID
+
+
+def key_users() -> set[int]:
+    """The uids that own at least one key (from /proc/key-users; empty where unreadable)."""
+    return zygote.key_owners()
+
+
+def clear_keys_of(uid: int) -> None:
+    """Invalidate every key of a run's fresh uid, its user keyrings included."""
+    if uid in key_users():
+        as_uid(uid, zygote.invalidate_own_keys)
 
 
 def remove_files_of(uid: int) -> None:
