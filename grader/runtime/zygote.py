@@ -30,7 +30,6 @@ import base64
 import contextlib
 import json
 import os
-import resource
 import secrets
 import select
 import shutil
@@ -42,6 +41,11 @@ import time
 from typing import Any
 
 from . import child, confine
+
+try:
+    import resource
+except ImportError:  # Windows: no fork server there, but its importers must still load
+    resource = None  # type: ignore[assignment]
 
 _HEADER = struct.Struct(">I")
 _MAX_MESSAGE = 8 * 1024 * 1024

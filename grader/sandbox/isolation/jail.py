@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import secrets
 import signal
 import sys
@@ -29,6 +28,11 @@ from grader.sandbox.isolation.procfs import (
     remove_files_of,
 )
 from grader.sandbox.limits import Limits
+
+try:
+    import resource
+except ImportError:  # Windows: runs take the portable floor, which sets no limits
+    resource = None  # type: ignore[assignment]
 
 #: System library folders a child may read under Landlock.
 SYSTEM_LIBS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
