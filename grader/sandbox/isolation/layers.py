@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +137,8 @@ def choose(probe: Callable[[Layer], str | None]) -> Layer:
     abi = confine.abi()
     unshare = shutil.which("unshare")
     bwrap = shutil.which("bwrap")
-    root = os.geteuid() == 0
+    # The uid and mount layers read /proc and call Linux's unshare(2): Linux only (not macOS).
+    root = os.geteuid() == 0 and sys.platform.startswith("linux")
     for combo in candidates(root=root, landlock_abi=abi, unshare=unshare, bwrap=bwrap):
         if allowed is not None and not set(combo) <= allowed:
             continue
