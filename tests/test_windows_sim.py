@@ -145,6 +145,28 @@ def test_a_predict_and_a_produce_exercise_score_full_marks(
     assert report["score"] == report["max_score"]
 
 
+def test_hint_and_watch_run_under_the_simulation(
+    curriculum: tuple[Exercise, ...], tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    hint = simulated("-m", "grader", "hint", "--state", str(state), curriculum[0].id)
+    assert hint.returncode == 0, hint.stdout + hint.stderr
+    assert hint.stdout.strip()
+    # One poll of watch mode, grading in this process (the real one starts `--only`, tested above).
+    graded = simulated_json(f"""
+        import json
+        from pathlib import Path
+        from grader.commands import watch
+        from grader.model.kit import Kit
+        kit = Kit.installed()
+        seen = []
+        watch.watch(kit, Path({str(ROOT / "solutions")!r}), iterations=1, sleep=lambda _: None,
+                    out=seen.append, grade=lambda *_: "")
+        print(json.dumps(len(seen)))
+    """)
+    assert graded >= 1
+
+
 def _full_runs_wanted() -> str | None:
     """Why the two full simulated gradings are skipped here, or None to run them."""
     wanted = os.environ.get(FULL_VAR, "")
