@@ -23,6 +23,9 @@ import pytest
 from conftest import ROOT
 
 from grader.model.curriculum import Exercise
+from grader.runtime import confine
+from grader.sandbox.isolation import layers
+from grader.sandbox.isolation.layers import Layer
 
 LAUNCHER = ROOT / "tests" / "windows_sim.py"
 FULL_VAR = "KIT_WINDOWS_SIM"
@@ -187,3 +190,35 @@ def test_full_grading_in_the_simulation(folder: str, *, full: bool, tmp_path: Pa
     assert report["isolation"] == "portable", completed.stderr
     assert report["max_score"] > 0
     assert report["score"] == (report["max_score"] if full else 0), completed.stdout
+
+
+# --- choosing the floor, in this process ---------------------------------------------------------
+def _never(layer: Layer) -> str | None:
+    msg = f"no probe child should start for {layer.name}"
+    raise AssertionError(msg)
+
+
+def test_portable_is_chosen_without_a_probe_where_the_posix_floor_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(layers.ENV_VAR, raising=False)
+    monkeypatch.setattr(layers, "missing", lambda: ["resource", "os.fork"])
+    chosen = layers.choose(_never)
+    assert chosen.name == "portable"
+    assert any("resource, os.fork" in note for note in chosen.notes)
+
+
+def test_portable_can_be_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(layers.ENV_VAR, "portable")
+    assert layers.choose(_never).name == "portable"
+
+
+def test_off_linux_the_posix_floor_is_chosen_without_touching_linux_features(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # macOS, as root even: no Landlock syscall, no uid or mount layers, no unshare or bwrap.
+    monkeypatch.delenv(layers.ENV_VAR, raising=False)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(layers.shutil, "which", lambda _: None)
+    assert confine.abi() == 0
+    assert layers.choose(_never).name == "rlimits"
