@@ -43,7 +43,9 @@ MODULES = (
     "crypt",
     "nis",
 )
-#: `os` functions a Windows Python does not have (`os.kill` and `os.waitpid` it has).
+#: `os` functions a Windows Python does not have (`os.kill` and `os.waitpid` it has). Not
+#: `os.sysconf` (Linux's asyncio calls it at import) nor `os.sched_getaffinity` (3.13's
+#: `os.process_cpu_count` calls it): the Linux standard library needs them where Windows' does not.
 OS_FUNCTIONS = (
     "fork",
     "forkpty",
@@ -74,9 +76,7 @@ OS_FUNCTIONS = (
     "chown",
     "lchown",
     "fchown",
-    "sysconf",
     "getloadavg",
-    "sched_getaffinity",
     "unshare",
     "setns",
 )
