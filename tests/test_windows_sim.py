@@ -148,6 +148,35 @@ def test_a_predict_and_a_produce_exercise_score_full_marks(
     assert report["score"] == report["max_score"]
 
 
+def test_submission_files_are_read_without_dir_fd_and_links_still_refused(tmp_path: Path) -> None:
+    (tmp_path / "topic").mkdir()
+    (tmp_path / "topic" / "plain.py").write_text("x = 1\n")
+    (tmp_path / "topic" / "link.py").symlink_to(ROOT / "solutions" / "README.md")
+    (tmp_path / "linked").symlink_to(tmp_path / "topic")
+    seen = simulated_json(f"""
+        import json
+        from pathlib import Path
+        from grader.model.errors import LearnerCodeError
+        from grader.sandbox import intake
+        answers = {{}}
+        for name in ("topic/plain.py", "topic/link.py", "linked/plain.py", "topic/gone.py"):
+            try:
+                data = intake.read_submission_file(Path({str(tmp_path)!r}), name)
+                answers[name] = None if data is None else data.decode()
+            except LearnerCodeError as exc:
+                answers[name] = "refused: " + str(exc)
+        print(json.dumps([intake._by_folder_fd(), answers]))
+    """)
+    by_fd, answers = seen
+    assert by_fd is False
+    assert answers["topic/plain.py"] == "x = 1\n"
+    assert answers["topic/link.py"].startswith(
+        "refused: topic/link.py was not graded: it is a symbolic"
+    )
+    assert "sits in `linked/`" in answers["linked/plain.py"]
+    assert answers["topic/gone.py"] is None
+
+
 def test_hint_and_watch_run_under_the_simulation(
     curriculum: tuple[Exercise, ...], tmp_path: Path
 ) -> None:

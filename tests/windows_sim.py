@@ -80,6 +80,8 @@ OS_FUNCTIONS = (
     "unshare",
     "setns",
 )
+#: `os` constants Windows does not define (no `dir_fd` either: `os.supports_dir_fd` is empty).
+OS_CONSTANTS = ("O_NOFOLLOW", "O_DIRECTORY", "O_CLOEXEC", "O_NONBLOCK", "O_PATH", "O_NOCTTY")
 SELECT_FUNCTIONS = ("poll", "epoll", "devpoll", "kqueue")
 #: What Windows' `signal` module has; every other SIG* name and POSIX-only function goes.
 WINDOWS_SIGNALS = {"SIGABRT", "SIGBREAK", "SIGFPE", "SIGILL", "SIGINT", "SIGSEGV", "SIGTERM"}
@@ -106,7 +108,10 @@ def take_away() -> None:
     """Remove from this interpreter what a Windows Python does not have."""
     for name in MODULES:
         sys.modules[name] = None  # type: ignore[assignment] # import now raises ImportError
-    for module, names in ((os, OS_FUNCTIONS), (select, SELECT_FUNCTIONS)):
+    os.supports_dir_fd = set()
+    if sys.version_info < (3, 12):
+        del os.set_blocking  # Windows has it from 3.12 only
+    for module, names in ((os, (*OS_FUNCTIONS, *OS_CONSTANTS)), (select, SELECT_FUNCTIONS)):
         for name in names:
             if hasattr(module, name):
                 delattr(module, name)
