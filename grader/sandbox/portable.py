@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -74,6 +75,8 @@ class Ended:
     output_flooded: bool = False
     disk_full: bool = False
     wall_seconds: float = 0.0
+    #: CPU time of the child's first process (Windows only; 0 where it cannot be read).
+    cpu_seconds: float = 0.0
 
 
 def environment(token_var: str, token: str) -> dict[str, str]:
@@ -154,6 +157,8 @@ def run(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(min(_POLL_S, max(deadline - time.monotonic(), 0.0)))
     finally:
+        # Busy or blocked, for the learner's timeout message: read before the process is gone.
+        ended.cpu_seconds = cpu_seconds(process)
         # Whatever the run left (its own children included) goes with it.
         kill_tree(process)
         for reader in (out, err):
@@ -177,6 +182,27 @@ def read_result(path: Path, cap: int) -> bytes:
             return handle.read(cap)
     except OSError:
         return b""
+
+
+if sys.platform == "win32":  # a platform, not a feature: mypy checks each branch on its own
+
+    def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+        """The CPU time `process` used so far (GetProcessTimes; 0 if it cannot be read)."""
+        import ctypes  # noqa: PLC0415 - Windows only
+        from ctypes import wintypes  # noqa: PLC0415
+
+        times = [wintypes.FILETIME() for _ in range(4)]  # created, exited, kernel, user
+        handle = wintypes.HANDLE(int(getattr(process, "_handle", 0)))
+        if not ctypes.windll.kernel32.GetProcessTimes(handle, *map(ctypes.byref, times)):
+            return 0.0
+        ticks = sum(t.dwHighDateTime << 32 | t.dwLowDateTime for t in times[2:])
+        return float(ticks) / 10_000_000  # FILETIME counts 100 ns
+
+else:
+
+    def cpu_seconds(process: subprocess.Popen[bytes]) -> float:  # noqa: ARG001 - as on Windows
+        """Unknown here (0): on POSIX the `rlimits` floor, not this one, is used."""
+        return 0.0
 
 
 def kill_tree(process: subprocess.Popen[bytes]) -> None:

@@ -456,6 +456,8 @@ def _run_portable(work: Path, limits: Limits, nonce: str) -> ChildOutcome:
         portable.RESULT_FILE,
         str(runtime_dir()),
     )
+    # UTF-8 whatever the code page (Windows' is not; `-I` ignores PYTHONUTF8).
+    command[1:1] = ["-X", "utf8"]
     env = portable.environment(TOKEN_VAR, secrets.token_hex(12))
     ended = portable.run(command, work, env, limits, lambda: _folder_too_big(work, limits))
     outcome = ChildOutcome(
@@ -467,6 +469,7 @@ def _run_portable(work: Path, limits: Limits, nonce: str) -> ChildOutcome:
         output_flooded=ended.output_flooded,
         disk_full=ended.disk_full,
         wall_seconds=ended.wall_seconds,
+        cpu_seconds=ended.cpu_seconds,
         isolation=portable.PORTABLE,
     )
     return _conclude(outcome, ended.result, nonce, limits)
