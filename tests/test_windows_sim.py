@@ -24,8 +24,9 @@ from conftest import ROOT
 
 from grader.model.curriculum import Exercise
 from grader.runtime import confine
-from grader.sandbox.isolation import layers
+from grader.sandbox.isolation import jail, layers
 from grader.sandbox.isolation.layers import Layer
+from grader.sandbox.limits import Limits
 
 LAUNCHER = ROOT / "tests" / "windows_sim.py"
 FULL_VAR = "KIT_WINDOWS_SIM"
@@ -251,3 +252,18 @@ def test_off_linux_the_posix_floor_is_chosen_without_touching_linux_features(
     monkeypatch.setattr(layers.shutil, "which", lambda _: None)
     assert confine.abi() == 0
     assert layers.choose(_never).name == "rlimits"
+
+
+@pytest.mark.parametrize(("platform", "memory_capped"), [("linux", True), ("darwin", False)])
+def test_macos_gets_every_limit_but_the_address_space_one(
+    monkeypatch: pytest.MonkeyPatch, platform: str, *, memory_capped: bool
+) -> None:
+    import resource  # noqa: PLC0415 - POSIX only, as the floor under test
+
+    applied: list[int] = []
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(resource, "setrlimit", lambda which, _: applied.append(which))
+    jail.apply_rlimits(Limits())
+    assert resource.RLIMIT_CPU in applied
+    assert resource.RLIMIT_NPROC in applied
+    assert (resource.RLIMIT_AS in applied) is memory_capped
