@@ -306,8 +306,12 @@ def _first_guard(run: _Run) -> LoopGuardError | None:
 
 
 def main() -> None:
-    """Entry point: `REQUEST_PATH RESULT_FD RUNTIME_DIR` on the command line."""
-    request_path, result_fd = sys.argv[1], int(sys.argv[2])
+    """Entry point: `REQUEST_PATH RESULT_FD RUNTIME_DIR` on the command line.
+
+    RESULT_FD may be a file name instead (the portable floor: Windows cannot pass a pipe).
+    """
+    request_path, target = sys.argv[1], sys.argv[2]
+    result_fd: int | str = int(target) if target.isdigit() else target
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
     # The run's token goes back only with the real result: delete the file before the
@@ -318,7 +322,7 @@ def main() -> None:
     serve(request, result_fd)
 
 
-def serve(request: dict[str, Any], result_fd: int) -> None:
+def serve(request: dict[str, Any], result_fd: int | str) -> None:
     """Run one request in this process, write its result to `result_fd`, and exit.
 
     Called by `main` in a freshly started child, and by the fork server in each fork.
@@ -342,7 +346,7 @@ def serve(request: dict[str, Any], result_fd: int) -> None:
     result["nonce"] = nonce
     result["confined"] = confined
     data = json.dumps(result, allow_nan=False).encode()
-    with os.fdopen(result_fd, "wb") as out:
+    with open(result_fd, "wb") as out:
         out.write(data)
     sys.stdout.flush()
     sys.stderr.flush()

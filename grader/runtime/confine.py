@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import stat
+import sys
 from typing import Any
 
 # System call numbers: the same on every architecture that has Landlock (added after the
@@ -83,6 +84,8 @@ def _libc() -> Any:
 
 def abi() -> int:
     """The Landlock ABI version this kernel offers (0: none, or not allowed here)."""
+    if not sys.platform.startswith("linux"):
+        return 0  # Landlock's syscall numbers mean something else (or nothing) elsewhere
     try:
         libc = _libc()
     except OSError:

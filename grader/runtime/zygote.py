@@ -42,7 +42,6 @@ import contextlib
 import ctypes
 import json
 import os
-import resource
 import secrets
 import select
 import signal
@@ -53,6 +52,11 @@ import time
 from typing import Any
 
 from . import child, confine, jail
+
+try:
+    import resource
+except ImportError:  # Windows: no fork server there, but its importers must still load
+    resource = None  # type: ignore[assignment]
 
 _HEADER = struct.Struct(">I")
 RECORD = struct.Struct(">cxxxiq")

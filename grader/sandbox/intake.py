@@ -6,6 +6,11 @@ or reads a device. So the grader walks the path one folder at a time without fol
 opens the file with `O_NOFOLLOW`, and checks the open file itself: a regular file, not hard-
 linked elsewhere, not over the size cap. Every refusal says what was wrong, for that exercise
 only. The bytes read here are all the grader ever uses: later changes to the file do not count.
+
+Windows has neither `dir_fd` nor `O_NOFOLLOW`: there each step of the path is checked with
+`lstat` (links and junctions refused) and the file is then opened by its path, so a link
+swapped in between the check and the open is not caught. That is the portable floor's
+setting (one's own code, see `portable.py`), where the learner could read `solutions/` anyway.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from pathlib import Path, PurePosixPath
 from grader.model.errors import FailureKind, LearnerCodeError
 
 MAX_BYTES = 256 * 1024
-_NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+#: Windows: a junction is a reparse point that `S_ISLNK` does not name.
+_REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0)
 
 
 def forbidden(relative: str, why: str) -> LearnerCodeError:
@@ -35,6 +42,8 @@ def read_submission_file(root: Path, relative: str, max_bytes: int = MAX_BYTES) 
     parts = PurePosixPath(relative).parts
     if not parts or PurePosixPath(relative).is_absolute() or ".." in parts:
         raise forbidden(relative, "the path leaves the submission folder")
+    if not _by_folder_fd():
+        return _read_by_path(root, parts, relative, max_bytes)
     fds: list[int] = []
     try:
         try:
@@ -80,6 +89,48 @@ def _open_in(folder_fd: int, name: str, relative: str, flags: int) -> int | None
         raise forbidden(relative, f"it could not be opened safely ({exc.strerror})") from exc
 
 
+def _by_folder_fd() -> bool:
+    """Whether this platform can open a file relative to an open folder (not on Windows)."""
+    return (
+        os.open in os.supports_dir_fd
+        and os.lstat in os.supports_dir_fd
+        and hasattr(os, "O_DIRECTORY")
+        and hasattr(os, "O_NOFOLLOW")
+    )
+
+
+def _read_by_path(
+    root: Path, parts: tuple[str, ...], relative: str, max_bytes: int
+) -> bytes | None:
+    """`read_submission_file` without `dir_fd`: each step checked by path, then one open."""
+    path = root
+    for index, part in enumerate(parts):
+        path /= part
+        try:
+            info = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        last = index == len(parts) - 1
+        if stat.S_ISLNK(info.st_mode) or getattr(info, "st_file_attributes", 0) & _REPARSE_POINT:
+            where = "is" if last else f"sits in `{part}/`, which is"
+            raise forbidden(relative, f"it {where} a symbolic link (links are never followed)")
+        if not last and not stat.S_ISDIR(info.st_mode):
+            return None
+        if last and not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a device, pipe or socket"
+            raise forbidden(relative, f"it is {kind}, not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise forbidden(relative, f"it could not be opened safely ({exc.strerror})") from exc
+    try:
+        return _read_checked(fd, relative, max_bytes)
+    finally:
+        os.close(fd)
+
+
 def _read_checked(fd: int, relative: str, max_bytes: int) -> bytes:
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
@@ -93,7 +144,8 @@ def _read_checked(fd: int, relative: str, max_bytes: int) -> bytes:
         raise LearnerCodeError(msg, FailureKind.TOO_LARGE)
     chunks: list[bytes] = []
     size = 0
-    os.set_blocking(fd, True)
+    if hasattr(os, "set_blocking"):  # Windows before 3.12 has none (nor O_NONBLOCK)
+        os.set_blocking(fd, True)
     while size <= max_bytes:
         chunk = os.read(fd, 65536)
         if not chunk:

@@ -288,7 +288,7 @@ def _signal_message(filename: str, number: int, limits: Limits) -> str:
         name = signal.Signals(number).name
     except ValueError:
         name = f"signal {number}"
-    if number == signal.SIGKILL:
+    if number == getattr(signal, "SIGKILL", None):
         return (
             f"{filename} was killed (SIGKILL) before it finished: it ran out of memory "
             f"(limit {limits.memory_bytes // MIB} MiB) or something killed the process."

@@ -23,18 +23,24 @@ each with one probe child that reports what it can see, falling back one step at
 results file names what was used ("uid+mntns+netns+pidns+landlock", ..., "rlimits").
 `ASYNCIO_KIT_ISOLATION` limits the choice (e.g. `rlimits` forces the floor, `uid+landlock`
 allows only those two).
+
+Where even the floor cannot be built (Windows: no `resource`, `fork` or POSIX signals), or
+when ASYNCIO_KIT_ISOLATION is `portable`, every child gets the `portable` floor instead: a
+child process, a wall-clock kill and capped output, nothing more (`sandbox/portable.py`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.runtime import confine
+from grader.sandbox.portable import PORTABLE, missing
 from grader.sandbox.protocol import Confinement
 
 ENV_VAR = "ASYNCIO_KIT_ISOLATION"
@@ -79,7 +85,7 @@ def requested() -> set[str] | None:
     if value in {"", "auto"}:
         return None
     parts = {part.strip() for part in value.split("+") if part.strip()}
-    unknown = parts - set(COMPONENTS) - {FLOOR}
+    unknown = parts - set(COMPONENTS) - {FLOOR, PORTABLE}
     if unknown:
         msg = f"{ENV_VAR}={value!r}: unknown part(s) {sorted(unknown)}; known: {COMPONENTS}"
         raise IsolationError(msg)
@@ -122,10 +128,17 @@ def choose(probe: Callable[[Layer], str | None]) -> Layer:
     except IsolationError as exc:
         notes.append(f"ignored: {exc}")
         allowed = None
+    gaps = missing()
+    if gaps or (allowed is not None and PORTABLE in allowed):
+        # Nothing below is reachable without these (`confine.abi` needs a POSIX libc).
+        if gaps:
+            notes.append(f"{PORTABLE}: this Python has no {', '.join(gaps)}")
+        return Layer((PORTABLE,), notes=tuple(notes))
     abi = confine.abi()
     unshare = shutil.which("unshare")
     bwrap = shutil.which("bwrap")
-    root = os.geteuid() == 0
+    # The uid and mount layers read /proc and call Linux's unshare(2): Linux only (not macOS).
+    root = os.geteuid() == 0 and sys.platform.startswith("linux")
     for combo in candidates(root=root, landlock_abi=abi, unshare=unshare, bwrap=bwrap):
         if allowed is not None and not set(combo) <= allowed:
             continue
