@@ -96,14 +96,18 @@ def compare(
 ) -> Comparison:
     """The two orders row by row, with the first divergence and in-line differences marked."""
     actual = [(line, block.unordered) for block in blocks for line in block.lines]
+    printed, written = {line for line, _ in actual}, set(predicted)
     rows: list[CompareRow] = []
     for index in range(max(len(predicted), len(actual))):
         left = predicted[index] if index < len(predicted) else None
         right, loose = actual[index] if index < len(actual) else (None, False)
         left_marks: tuple[Mark, ...] = ()
         right_marks: tuple[Mark, ...] = ()
-        if left is not None and right is not None:
-            left_marks, right_marks = _marks(left, right)
+        # Mark characters only between two lines that are each wrong as written (a typo), not
+        # between lines that are right but in another place (the order is what differs).
+        if left is not None and right is not None and left not in printed:
+            if right not in written:
+                left_marks, right_marks = _marks(left, right)
         rows.append(
             CompareRow(
                 number=index + 1,

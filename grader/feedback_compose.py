@@ -183,7 +183,9 @@ def compose(
     }
     hint_command = f"Stuck? `nox -s hint -- {exercise.id}` shows a hint."
     if status == "skipped":
-        return ExerciseFeedback(**head, summary=skipped_summary(exercise))
+        return ExerciseFeedback(
+            **head, summary=skipped_summary(exercise), needs_python=exercise.python_label
+        )
     if status == "not-submitted":
         reason = next((item.message for item in items if item.message), "not attempted yet")
         return ExerciseFeedback(
@@ -202,6 +204,9 @@ def compose(
         summary = items[0].message  # the order summary the predict grader wrote
     elif shown is not None:
         message = learner(shown.message)
+    if facts is not None and attempted:
+        right = len(facts.answers) - len(facts.wrong)
+        summary = f"{right} of {len(facts.answers)} answers right."
     if not attempted and status != "error":
         summary = "Not started: this is still the stub."
         message = None

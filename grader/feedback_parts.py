@@ -167,6 +167,8 @@ class ExerciseFeedback:
     explanation: str | None = None
     #: The explanation's first sentence, shown on a pass where space is short.
     brief: str | None = None
+    #: For a skipped exercise: the Python it needs (e.g. `3.12`).
+    needs_python: str | None = None
     #: Learner-facing commands to suggest (kit text, e.g. `nox -s hint -- ID`).
     commands: tuple[str, ...] = field(default_factory=tuple)
 
@@ -198,6 +200,7 @@ class ExerciseFeedback:
             "explanation": self.explanation,
             "brief": self.brief,
             "commands": list(self.commands),
+            "needs_python": self.needs_python,
         }
 
 
@@ -332,6 +335,7 @@ def from_json(
         explanation=_opt_str(data.get("explanation")),
         brief=_opt_str(data.get("brief")),
         commands=tuple(str(c) for c in data.get("commands", [])),
+        needs_python=_opt_str(data.get("needs_python")),
     )
 
 
@@ -358,8 +362,8 @@ def first_sentence(text: str) -> str:
     for index, char in enumerate(text):
         if char == "`":
             in_code = not in_code
-        elif char in ".;" and not in_code and text[index + 1 : index + 2] in {" ", ""}:
-            return text[: index + 1] if char == "." else text[:index] + "."
+        elif char == "." and not in_code and text[index + 1 : index + 2] in {" ", ""}:
+            return text[: index + 1]
     return text
 
 

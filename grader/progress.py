@@ -35,6 +35,8 @@ class Progress:
     next_path: str | None
     #: False when only some exercises were graded (`--only`, watch mode).
     whole: bool = True
+    #: The newest Python a skipped exercise needs (to say how to grade it).
+    newer_python: str | None = None
 
     @property
     def counted(self) -> int:
@@ -69,7 +71,13 @@ def progress_of(report: GradeReport, total: int | None = None) -> Progress:
     `total` is the number of exercises in the curriculum, if known: a report with fewer is a
     partial grading, and says so instead of claiming that everything passes.
     """
-    statuses = [exercise.status for exercise in report.exercises]
+    # An untouched produce stub fails its checks, but the learner has not started it.
+    statuses = [
+        "not-submitted"
+        if exercise.status == "failed" and not exercise.parts.attempted
+        else exercise.status
+        for exercise in report.exercises
+    ]
     upcoming = next(
         (e for e in report.exercises if e.status not in {"passed", "skipped"}),
         None,
@@ -86,6 +94,13 @@ def progress_of(report: GradeReport, total: int | None = None) -> Progress:
         next_exercise=upcoming,
         next_path=path,
         whole=total is None or len(report.exercises) >= total,
+        newer_python=max(
+            (e.parts.needs_python or "3.10"
+                for e in report.exercises
+                if e.status == "skipped"),
+            default=None,
+            key=lambda label: tuple(int(part) for part in label.split(".")),
+        ),
     )
 
 
@@ -102,8 +117,17 @@ def summary_lines(progress: Progress, *, commands: bool = True) -> list[str]:
     scope = f"of {progress.counted}" if progress.whole else f"of the {progress.counted} graded"
     lines = [f"Progress: {', '.join(counts)} ({scope})."]
     if progress.skipped:
-        lines.append(f"({progress.skipped} skipped: they need a newer Python.)")
+        how = (
+            f" To grade them: `nox -s grade --force-python {progress.newer_python}` "
+            f"(with Python {progress.newer_python} installed)."
+            if progress.newer_python and commands
+            else ""
+        )
+        lines.append(f"({progress.skipped} skipped: they need a newer Python.{how})")
     upcoming = progress.next_exercise
+    if upcoming is None and progress.counted == 0:
+        lines.append("Nothing was graded on this Python.")
+        return lines
     if upcoming is None and not progress.whole:
         lines.append("All graded here pass. `nox -s grade` shows where you are in the whole kit.")
         return lines

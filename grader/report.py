@@ -63,7 +63,6 @@ def score_table(report: GradeReport) -> Table:
 def print_report(report: GradeReport, console: Console, *, verbose: bool) -> None:
     """The table, then feedback: in full where there is work to do, briefly on a pass."""
     console.print(score_table(report))
-    waiting: list[ExerciseFeedback] = []
     for exercise in report.exercises:
         parts = exercise.parts
         if verbose or (parts.attempted and not parts.passed and parts.status != "skipped"):
@@ -72,8 +71,6 @@ def print_report(report: GradeReport, console: Console, *, verbose: bool) -> Non
         elif parts.status == "error":
             console.rule(Text(f"{exercise.id} ({exercise.status})"))
             print_parts(parts, console)
-        elif parts.status == "failed":
-            waiting.append(parts)
     passed = [exercise.parts for exercise in report.exercises if exercise.status == "passed"]
     if passed and not verbose:
         console.rule(Text("passed: why it works", style="green"))
@@ -81,12 +78,6 @@ def print_report(report: GradeReport, console: Console, *, verbose: bool) -> Non
             line = Text("✓ ", style="green")
             line.append(parts.id, style="bold")
             line.append(f": {parts.brief or ''}")
-            console.print(line)
-    if waiting and not verbose:
-        console.rule(Text("not started yet", style="dim"))
-        for parts in waiting:
-            line = Text(f"{parts.id}: ", style="bold")
-            line.append(parts.todo or "still the stub.")
             console.print(line)
     console.print(Text(f"isolation: {report.isolation}", style="dim"))
     console.print(Text(""))
