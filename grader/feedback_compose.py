@@ -190,11 +190,12 @@ def compose(
         reason = next((item.message for item in items if item.message), "not attempted yet")
         return ExerciseFeedback(
             **head,
-            summary=f"Not started: {reason}.",
+            summary=f"Not submitted: {reason}.",
             todo=_todo(exercise),
             commands=(hint_command,),
         )
-    attempted = attempted or status == "passed"
+    # Credit is earned only by code that ran and did part of the job: that was an attempt.
+    attempted = attempted or status == "passed" or score > 0
     failing = [item for item in items if item.outcome != "passed" and item.message]
     shown = failing[0] if failing else None
     messages = list(dict.fromkeys(item.message for item in failing))

@@ -273,7 +273,12 @@ def compose_feedback(  # noqa: PLR0913 - the whole outcome of one exercise
             source: bytes | None = session.submission.source(exercise)
         except (NotSubmittedError, LearnerCodeError, OSError):
             source = None
-        attempted = program_attempted(source, session.kit.exercises / exercise.file)
+        # No file to read, yet checks ran: they did not need it (nothing says it is a stub).
+        attempted = (
+            program_attempted(source, session.kit.exercises / exercise.file)
+            if source is not None
+            else status not in {"not-submitted", "skipped"}
+        )
     return compose(
         exercise,
         status,

@@ -23,7 +23,7 @@ from rich.console import Console
 
 from grader.answers import read_prediction
 from grader.classroom import batch, intake
-from grader.classroom.feedback_md import safe_filename
+from grader.classroom.feedback_md import escape_md, safe_filename
 from grader.classroom.grading import GradingError
 from grader.curriculum import Exercise
 from grader.kit import Kit
@@ -336,10 +336,10 @@ def test_feedback_file(graded_class: ClassBatch, student: str) -> None:
     row = graded_class.rows[student]
     path = graded_class.out / "feedback" / f"{safe_filename(student)}.md"
     text = path.read_text(encoding="utf-8")
-    assert text.startswith(f"# Feedback: {student}\n")
+    assert text.startswith(f"# Feedback: {escape_md(student)}\n")
     if expect.status == "error":
         assert "could not be graded" in text
-        assert row["error"].replace("<", "&lt;") in text
+        assert escape_md(row["error"]) in text
         return
     assert f"**Total: {float(row['total']):g} / {float(row['max']):g} points**" in text
     sections = text.split("\n## ")[1:]

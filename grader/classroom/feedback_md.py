@@ -24,27 +24,39 @@ from grader.results import ExerciseResult, GradeReport
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-#: What can start markup somewhere in Markdown (emphasis, code, links, images, headings, lists,
-#: tables, strikethrough, setext underlines, maths): escaped wherever it appears.
-_PUNCTUATION = frozenset("\\`*_[]()#+-.!|~=$")
+#: What opens markup anywhere in a line (emphasis, code, links and images, tables, strikethrough,
+#: maths): escaped wherever it appears. Links and images need `[`, so `(` and `!` are safe.
+_INLINE = frozenset("\\`*_[]|~$")
+#: What opens a block at the start of a line: a heading, a list, a quote, a setext underline,
+#: a numbered list (`1.` / `1)`).
+_LINE_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])", re.MULTILINE)
+
+
+def _escape_start(match: re.Match[str]) -> str:
+    mark = match.group(2)
+    # `1.` is escaped at its dot: a backslash before a digit would show as a backslash.
+    escaped = f"{mark[:-1]}\\{mark[-1]}" if mark[0].isdigit() else f"\\{mark}"
+    return match.group(1) + escaped
 
 
 def escape_md(text: str) -> str:
-    """Learner text as literal Markdown: every punctuation mark escaped, HTML as entities.
+    """Learner text as literal Markdown: it cannot become a heading, link, image, list or HTML.
 
-    CommonMark lets any ASCII punctuation be backslash-escaped, so nothing in the text can open
-    emphasis, a link, an image, a heading, a list, a table cell or a code span; `<`, `>` and
-    `&` become entities, so no HTML passes through. Line breaks stay (as hard breaks).
+    CommonMark lets any ASCII punctuation be backslash-escaped: the marks that open inline
+    markup are escaped wherever they are, those that open a block only at the start of a line;
+    `<`, `>` and `&` become entities, so no HTML passes through. Line breaks stay (hard breaks).
     """
     out = []
     for char in text:
         if char in _ENTITIES:
             out.append(_ENTITIES[char])
-        elif char in _PUNCTUATION:
+        elif char in _INLINE:
             out.append("\\" + char)
         else:
             out.append(char)
-    return "".join(out).replace("\n", "  \n")
+    escaped = "".join(out)
+    escaped = _LINE_START.sub(_escape_start, escaped)
+    return escaped.replace("\n", "  \n")
 
 
 def fenced(text: str, info: str = "text") -> str:
