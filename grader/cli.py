@@ -21,6 +21,7 @@ from rich.console import Console
 from . import curriculum as curriculum_module
 from . import plugin as plugin_module
 from .classroom.junit import write_junit
+from .ids import unknown_message
 from .kit import Kit, KitError, UsageError
 from .report import print_report
 from .results import GradeReport
@@ -33,6 +34,8 @@ EXIT_BROKEN_KIT = 3
 SUBCOMMANDS: dict[str, str] = {
     "batch": "grader.classroom.batch",
     "hint": "grader.hints",
+    "list": "grader.learner_list",
+    "reset": "grader.learner_reset",
     "watch": "grader.watch",
 }
 
@@ -74,7 +77,8 @@ def grade(kit: Kit, submission: Path, only: set[str] | None) -> GradeReport:
     known = {exercise.id for exercise in exercises}
     unknown = sorted((only or set()) - known)
     if unknown:
-        msg = f"unknown exercise id(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        ids = [exercise.id for exercise in exercises]
+        msg = " ".join(unknown_message(wanted, ids) for wanted in unknown)
         raise UsageError(msg)
     session = plugin_module.GradingSession(kit, exercises, submission.resolve(), only)
     # Only the plugins the grader names: nothing from the environment or site-packages.

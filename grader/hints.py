@@ -2,7 +2,8 @@
 
 Self-study learners get stuck; a hint that comes only on request keeps the exercise theirs. The
 first call prints the exercise's `hint` (a guiding question), the next ones its `strong_hint`
-(close to the answer). Which hint you have seen is remembered in a small JSON state file at the
+(close to the answer). A hint `nox -s grade` already showed counts as seen: the next request
+gives the stronger one at once. With everything passing, there is nothing to hint at (exit 0). Which hint you have seen is remembered in a small JSON state file at the
 kit root (`.kit-state.json`, git-ignored), which also remembers the exercise `nox -s grade`
 last told you to open next - so `nox -s hint` with no id gives a hint for that one.
 
@@ -23,6 +24,7 @@ from rich.text import Text
 
 from . import curriculum
 from .curriculum import Exercise
+from .ids import unknown_message
 from .kit import Kit, KitError
 
 STATE_FILE = ".kit-state.json"
@@ -65,6 +67,18 @@ class KitState:
         """Remember how many hints of this exercise were shown."""
         self._hints()[exercise_id] = seen
 
+    def results(self) -> dict[str, dict[str, Any]]:
+        """The last grading's result per exercise id (status, score, max_score, when)."""
+        found = self.data.get("results")
+        if not isinstance(found, dict):
+            found = self.data["results"] = {}
+        return {key: value for key, value in found.items() if isinstance(value, dict)}
+
+    def set_result(self, exercise_id: str, result: dict[str, Any]) -> None:
+        """Remember the latest grading of one exercise."""
+        self.results()  # make sure the table exists
+        self.data["results"][exercise_id] = result
+
     @property
     def next_exercise(self) -> str | None:
         """The exercise the last full grading said to open next."""
@@ -96,6 +110,7 @@ def hint_text(exercise: Exercise, level: int) -> list[str]:
         return lines
     return [
         header,
+        "You have seen hint 1 already (`nox -s grade` shows it with the feedback).",
         f"Hint 2 of 2 (the stronger one): {exercise.strong_hint}",
         (
             "That is the last hint. Once you have tried, "
@@ -130,8 +145,14 @@ def main(argv: list[str], *, kit: Kit | None = None, console: Console | None = N
         return EXIT_BROKEN_KIT
     state = KitState(args.state) if args.state else KitState.of(kit)
     wanted = args.exercise or state.next_exercise
+    if wanted is None and state.results() and not args.exercise:
+        console.print(
+            Text("Everything passes: there is nothing to give a hint for. Well done!", "green")
+        )
+        console.print(Text("A hint for one exercise all the same: nox -s hint -- ID", "dim"))
+        return EXIT_OK
     if wanted is None or wanted not in exercises:
-        problem = "which exercise?" if wanted is None else f"unknown exercise id {wanted!r}."
+        problem = "which exercise?" if wanted is None else unknown_message(wanted, exercises)
         console.print(Text(f"{problem} Use: nox -s hint -- ID", style="red"))
         console.print(Text(f"Known ids: {', '.join(exercises)}"))
         return EXIT_USAGE

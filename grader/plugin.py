@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pytest
 
-from . import isolation
+from . import isolation, stubs
 from .curriculum import Exercise
 from .feedback_compose import compose, program_attempted
 from .feedback_parts import Comparison, ExerciseFeedback, comparison_json
@@ -275,7 +275,7 @@ def compose_feedback(  # noqa: PLR0913 - the whole outcome of one exercise
             source = None
         # No file to read, yet checks ran: they did not need it (nothing says it is a stub).
         attempted = (
-            program_attempted(source, session.kit.exercises / exercise.file)
+            program_attempted(source, stubs.stub(session.kit, exercise.file))
             if source is not None
             else status not in {"not-submitted", "skipped"}
         )

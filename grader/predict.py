@@ -11,13 +11,13 @@ exactly what a well-known wrong belief produces, that belief (`misconceptions`).
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
-from . import misconceptions
+from . import misconceptions, stubs
 from .answers import AnswerError, read_prediction
 from .curriculum import Exercise
 from .feedback import compare, order_summary
 from .feedback_parts import comparison_json
+from .kit import Kit
 from .ordering import flatten, score_order
 from .plugin import Credit, GradingSession, NotSubmittedError
 from .runs import LearnerCodeError
@@ -26,12 +26,18 @@ from .truth import truth_of
 _FACT = " -> "
 
 
-@cache
-def is_facts_quiz(stub: Path) -> bool:
+def is_facts_quiz(kit: Kit, exercise: Exercise) -> bool:
     """True if the exercise's stub asks for a dict of answers (each still `...`)."""
+    return _asks_for_facts(stubs.stub(kit, exercise.file))
+
+
+@cache
+def _asks_for_facts(stub: bytes | None) -> bool:
+    if stub is None:
+        return False
     try:
-        return read_prediction(stub.read_bytes(), stub.name).unanswered > 0
-    except (OSError, AnswerError):
+        return read_prediction(stub, "stub").unanswered > 0
+    except AnswerError:
         return False
 
 
@@ -65,7 +71,7 @@ def grade_prediction(session: GradingSession, exercise: Exercise, credit: Credit
     score = score_order(lines, blocks)
     extra: dict[str, object] = {}
     if score.fraction < 1.0:
-        if is_facts_quiz(session.kit.exercises / exercise.file):
+        if is_facts_quiz(session.kit, exercise):
             extra["facts"] = facts_json(lines, flatten(blocks))
         else:
             extra["comparison"] = comparison_json(compare(lines, blocks, score))

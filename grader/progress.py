@@ -9,6 +9,7 @@ remembered in the kit's state file, so `nox -s hint` without an id knows what yo
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,20 +153,68 @@ def _curriculum_size(kit: Kit) -> int | None:
 
 
 def remember(report: GradeReport, progress: Progress, kit: Kit) -> bool:
-    """Note the next exercise in the kit's state, after a full grading of its own exercises/."""
+    """Note each graded exercise's result (and the next exercise) in the kit's state.
+
+    Only a grading of the kit's own `exercises/` is remembered: it is what `nox -s list` shows
+    and `nox -s hint` defaults to. A hint the grading showed counts as seen, so the next
+    `nox -s hint` gives the stronger one at once.
+    """
     try:
         same_folder = Path(report.submission).resolve() == kit.exercises.resolve()
     except OSError:
         return False
-    if not (same_folder and progress.whole and _curriculum_size(kit) is not None):
+    if not same_folder or _curriculum_size(kit) is None:
         return False
     state = KitState.of(kit)
-    state.next_exercise = None if progress.next_exercise is None else progress.next_exercise.id
+    for exercise in report.exercises:
+        parts = exercise.parts
+        state.set_result(
+            exercise.id,
+            {
+                "status": exercise.status,
+                "score": exercise.score,
+                "max_score": exercise.max_score,
+                "attempted": parts.attempted,
+                "python": report.python,
+                "digest": file_digest(kit.exercises / exercise.file),
+            },
+        )
+        if parts.hint:
+            state.set_hints_seen(exercise.id, max(1, state.hints_seen(exercise.id)))
+    if progress.whole:
+        upcoming = progress.next_exercise
+        state.next_exercise = None if upcoming is None else upcoming.id
+    else:
+        state.next_exercise = next_from_state(kit, state)
     try:
         state.save()
     except OSError:
         return False  # a read-only kit still grades; only `nox -s hint` loses its default
     return True
+
+
+def file_digest(path: Path) -> str | None:
+    """A short digest of a file's bytes (None if it cannot be read)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def next_from_state(kit: Kit, state: KitState) -> str | None:
+    """The first exercise, in curriculum order, that the remembered gradings do not show passed."""
+    try:
+        exercises = curriculum.load(kit.curriculum_file)
+    except KitError:
+        return None
+    results = state.results()
+    for exercise in exercises:
+        if not exercise.supported():
+            continue
+        status = results.get(exercise.id, {}).get("status")
+        if status != "passed":
+            return exercise.id
+    return None
 
 
 def print_progress(report: GradeReport, console: Console, kit: Kit | None = None) -> Progress:
@@ -174,6 +223,14 @@ def print_progress(report: GradeReport, console: Console, kit: Kit | None = None
     progress = progress_of(report, _curriculum_size(kit))
     remember(report, progress, kit)
     lines = summary_lines(progress)
+    if not progress.whole and progress.next_exercise is None and progress.counted:
+        # Passed what was graded: say where the whole kit stands, from the last gradings.
+        upcoming = next_from_state(kit, KitState.of(kit))
+        if upcoming is not None and upcoming not in {e.id for e in report.exercises}:
+            lines[-1] = (
+                f"All graded here pass. Next (by your last gradings): {upcoming} - "
+                f"`nox -s grade -- --only {upcoming}`; `nox -s list` shows them all."
+            )
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:
         style = "green" if progress.next_exercise is None else "cyan"
