@@ -70,8 +70,10 @@ def near_miss_kinds(yours: str, theirs: str) -> tuple[str, ...]:
 
 
 def near_misses(predicted: Sequence[str], actual: Sequence[str]) -> tuple[NearMiss, ...]:
-    """Lines of `predicted` asyncio never prints as written, but prints with another case,
-    spacing or punctuation (the same row first, else any line)."""
+    """Predicted lines asyncio prints only with another case, spacing or punctuation.
+
+    The line at the same row is tried first, then any line asyncio prints.
+    """
     printed = set(actual)
     found: list[NearMiss] = []
     for index, line in enumerate(predicted):
@@ -105,9 +107,8 @@ def compare(
         right_marks: tuple[Mark, ...] = ()
         # Mark characters only between two lines that are each wrong as written (a typo), not
         # between lines that are right but in another place (the order is what differs).
-        if left is not None and right is not None and left not in printed:
-            if right not in written:
-                left_marks, right_marks = _marks(left, right)
+        if left is not None and right is not None and left not in printed and right not in written:
+            left_marks, right_marks = _marks(left, right)
         rows.append(
             CompareRow(
                 number=index + 1,
@@ -170,7 +171,7 @@ def _carets(text: str, chars: set[int], start: int, end: int) -> str:
     ).rstrip()
 
 
-def _wrapped(
+def _wrapped(  # noqa: PLR0917 - a layout helper: text, its marks, and where it goes
     text: str, marks: Sequence[Mark], width: int, first: Line, indent: int, style: str = ""
 ) -> list[Line]:
     """`text` wrapped into `width` cells after `first` (then `indent` spaces), carets below."""
@@ -267,13 +268,14 @@ def _stacked(comparison: Comparison, width: int, prefix: int, number_width: int)
     for row in comparison.rows:
         head = _row_head(row, number_width)
         if row.same and row.left is not None:
-            text = ("~ " if row.unordered else "") + row.left
-            out += _wrapped(text, (), width - prefix - 2, [*head, ("  ", "")], prefix + 2)
+            same = ("~ " if row.unordered else "") + row.left
+            out += _wrapped(same, (), width - prefix - 2, [*head, ("  ", "")], prefix + 2)
             continue
-        for label, text, marks, loose in (
+        sides: tuple[tuple[str, str | None, tuple[Mark, ...], bool], ...] = (
             (comparison.left_title, row.left, row.left_marks, False),
             (comparison.right_title, row.right, row.right_marks, row.unordered),
-        ):
+        )
+        for label, text, row_marks, loose in sides:
             first = head if label == comparison.left_title else [(" " * prefix, "")]
             tag = f"{label}:".ljust(label_width)
             if text is None:
@@ -281,7 +283,7 @@ def _stacked(comparison: Comparison, width: int, prefix: int, number_width: int)
                 continue
             shown = ("~ " if loose else "") + text
             shift = 2 if loose else 0
-            marks = tuple((start + shift, end + shift) for start, end in marks)
+            marks = tuple((start + shift, end + shift) for start, end in row_marks)
             out += _wrapped(
                 shown, marks, text_width, [*first, (tag, "dim")], prefix + label_width, "differ"
             )

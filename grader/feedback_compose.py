@@ -39,20 +39,26 @@ _WARNINGS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
         "never-awaited",
         re.compile(r"coroutine '[^']*' was never awaited"),
-        "Calling a coroutine function only makes a coroutine object: without `await` (or "
-        "`create_task`) none of its code runs - a forgotten `await` is the usual cause.",
+        (
+            "Calling a coroutine function only makes a coroutine object: without `await` (or "
+            "`create_task`) none of its code runs - a forgotten `await` is the usual cause."
+        ),
     ),
     (
         "destroyed-pending",
         re.compile(r"Task was destroyed but it is pending"),
-        "A task was garbage-collected while it still had work to do: nothing referred to it, "
-        "so it vanished mid-run. Keep a reference to every task until it is done.",
+        (
+            "A task was garbage-collected while it still had work to do: nothing referred to it, "
+            "so it vanished mid-run. Keep a reference to every task until it is done."
+        ),
     ),
     (
         "exception-never-retrieved",
         re.compile(r"(Task|Future) exception was never retrieved"),
-        "A task raised an exception that nobody awaited, so the error went unseen; await the "
-        "task (or gather it) to get its exception.",
+        (
+            "A task raised an exception that nobody awaited, so the error went unseen; await the "
+            "task (or gather it) to get its exception."
+        ),
     ),
     (
         "unawaited-sleep",

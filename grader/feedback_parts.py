@@ -205,6 +205,7 @@ class ExerciseFeedback:
 
 
 def comparison_json(comparison: Comparison) -> dict[str, Any]:
+    """A comparison as plain data (for `details` and the results JSON)."""
     return {
         "left_title": comparison.left_title,
         "right_title": comparison.right_title,
@@ -252,6 +253,7 @@ def _marks(value: object) -> tuple[Mark, ...]:
 
 
 def comparison_from(data: object) -> Comparison | None:
+    """A comparison from `comparison_json` data (None if there is none or it is damaged)."""
     if not isinstance(data, dict):
         return None
     rows = tuple(

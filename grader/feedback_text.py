@@ -65,18 +65,22 @@ def belief_lines(parts: ExerciseFeedback) -> list[str]:
     if len(parts.beliefs) == 1:
         belief = parts.beliefs[0]
         return [
-            "Misconception: your prediction is exactly what this program would print if "
-            f"{belief.belief}. In asyncio it does not work that way: {belief.why}"
+            (
+                "Misconception: your prediction is exactly what this program would print if "
+                f"{belief.belief}. In asyncio it does not work that way: {belief.why}"
+            )
         ]
     lines = [
-        "Misconception: your prediction is exactly what this program would print under "
-        "each of these beliefs, and asyncio works otherwise:"
+        (
+            "Misconception: your prediction is exactly what this program would print under "
+            "each of these beliefs, and asyncio works otherwise:"
+        )
     ]
     lines += [f"- if {belief.belief}: {belief.why}" for belief in parts.beliefs]
     return lines
 
 
-def paragraphs(parts: ExerciseFeedback, width: int = WIDTH) -> list[str]:
+def paragraphs(parts: ExerciseFeedback, width: int = WIDTH) -> list[str]:  # noqa: C901
     """The feedback as plain paragraphs, in the order a learner reads them."""
     out: list[str] = []
     if parts.summary:

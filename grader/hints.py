@@ -3,9 +3,10 @@
 Self-study learners get stuck; a hint that comes only on request keeps the exercise theirs. The
 first call prints the exercise's `hint` (a guiding question), the next ones its `strong_hint`
 (close to the answer). A hint `nox -s grade` already showed counts as seen: the next request
-gives the stronger one at once. With everything passing, there is nothing to hint at (exit 0). Which hint you have seen is remembered in a small JSON state file at the
-kit root (`.kit-state.json`, git-ignored), which also remembers the exercise `nox -s grade`
-last told you to open next - so `nox -s hint` with no id gives a hint for that one.
+gives the stronger one at once. With everything passing, there is nothing to hint at (exit 0).
+Which hint you have seen is remembered in a small JSON state file at the kit root
+(`.kit-state.json`, git-ignored), which also remembers the exercise `nox -s grade` last told you
+to open next - so `nox -s hint` with no id gives a hint for that one.
 
     python -m grader hint [ID] [--reset]
 """

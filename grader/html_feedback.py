@@ -149,8 +149,7 @@ def _comparison(parts: ExerciseFeedback) -> str:
         )
         rows.append(cells)
     notes = "".join(
-        f'<p class="near">{_e(near_miss_note(miss))}</p>'
-        for miss in parts.comparison.near_misses
+        f'<p class="near">{_e(near_miss_note(miss))}</p>' for miss in parts.comparison.near_misses
     )
     return f'<pre class="compare">{chr(10).join(rows)}</pre>{notes}'
 

@@ -10,6 +10,7 @@ hints seen for the exercise start again too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -70,10 +71,8 @@ def main(argv: list[str], *, kit: Kit | None = None, console: Console | None = N
     temporary.replace(target)
     state = KitState(args.state) if args.state else KitState.of(kit)
     state.set_hints_seen(exercise.id, 0)
-    try:
+    with contextlib.suppress(OSError):  # the file is restored; only the hint count stays
         state.save()
-    except OSError:
-        pass  # the file is restored; only the hint count stays
     console.print(Text(f"exercises/{exercise.file} is the stub again.", style="green"))
     if backup is not None:
         console.print(Text(f"Your version is kept in {backup.relative_to(kit.root)}."))

@@ -193,5 +193,7 @@ def describe(diagnoses: Sequence[Diagnosis]) -> str:
             "each of these beliefs, and asyncio works otherwise:"
         )
     ]
-    parts.extend(f"- if {d.misconception.belief}: {d.why or d.misconception.why}" for d in diagnoses)
+    parts.extend(
+        f"- if {d.misconception.belief}: {d.why or d.misconception.why}" for d in diagnoses
+    )
     return "\n".join(parts)

@@ -256,7 +256,7 @@ class GradingSession:
         )
 
 
-def compose_feedback(  # noqa: PLR0913 - the whole outcome of one exercise
+def compose_feedback(  # noqa: PLR0917 - the whole outcome of one exercise
     session: GradingSession,
     exercise: Exercise,
     status: str,

@@ -96,9 +96,7 @@ def progress_of(report: GradeReport, total: int | None = None) -> Progress:
         next_path=path,
         whole=total is None or len(report.exercises) >= total,
         newer_python=max(
-            (e.parts.needs_python or "3.10"
-                for e in report.exercises
-                if e.status == "skipped"),
+            (e.parts.needs_python or "3.10" for e in report.exercises if e.status == "skipped"),
             default=None,
             key=lambda label: tuple(int(part) for part in label.split(".")),
         ),

@@ -65,10 +65,11 @@ def print_report(report: GradeReport, console: Console, *, verbose: bool) -> Non
     console.print(score_table(report))
     for exercise in report.exercises:
         parts = exercise.parts
-        if verbose or (parts.attempted and not parts.passed and parts.status != "skipped"):
-            console.rule(Text(f"{exercise.id} ({exercise.status})"))
-            print_parts(parts, console)
-        elif parts.status == "error":
+        if (
+            verbose
+            or (parts.attempted and not parts.passed and parts.status != "skipped")
+            or parts.status == "error"
+        ):
             console.rule(Text(f"{exercise.id} ({exercise.status})"))
             print_parts(parts, console)
     passed = [exercise.parts for exercise in report.exercises if exercise.status == "passed"]
@@ -100,7 +101,7 @@ def print_feedback(exercise: ExerciseResult, console: Console) -> None:
     print_parts(exercise.parts, console)
 
 
-def print_parts(parts: ExerciseFeedback, console: Console) -> None:  # noqa: C901 - one per part
+def print_parts(parts: ExerciseFeedback, console: Console) -> None:  # noqa: C901, PLR0912 - one per part
     """Every part of one exercise's feedback, at the console's width."""
     blocks: list[Text | object] = []
     if parts.summary:
@@ -112,15 +113,12 @@ def print_parts(parts: ExerciseFeedback, console: Console) -> None:  # noqa: C90
     elif parts.comparison is not None:
         blocks.append(styled(comparison_lines(parts.comparison, console.width)))
         blocks.extend(
-            Text(near_miss_note(miss), style="bold yellow")
-            for miss in parts.comparison.near_misses
+            Text(near_miss_note(miss), style="bold yellow") for miss in parts.comparison.near_misses
         )
     if parts.warnings:
         blocks.append(Text("\n".join(warning_lines(parts.warnings)), style="yellow"))
     if parts.timeline is not None:
-        blocks.append(
-            rich_timelines(parts.timeline.predicted, parts.timeline.trace, console.width)
-        )
+        blocks.append(rich_timelines(parts.timeline.predicted, parts.timeline.trace, console.width))
     if parts.beliefs:
         blocks.append(Text("\n".join(belief_lines(parts)), style="magenta"))
     if parts.more_checks:

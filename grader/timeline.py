@@ -324,9 +324,7 @@ class _RunBuilder:
         """True if the task that set this timer did something else at once, without giving way."""
         position = next(i for i, e in enumerate(self.events) if e is event)
         me = self.owner[position]
-        later = next(
-            (i for i in range(position + 1, len(self.events)) if self.owner[i] >= 0), None
-        )
+        later = next((i for i in range(position + 1, len(self.events)) if self.owner[i] >= 0), None)
         return (
             later is not None
             and self.owner[later] == me
@@ -390,7 +388,7 @@ class _RunBuilder:
         self.alive[lane] = True
         if kind != "sleep":
             self.sleeping_until[lane] = None
-        row = _event_row(event, lane, self, last_t, self.next_own_t[position])
+        row = _event_row(event, lane, self, last_t)
         if row is None:
             return []
         out = [replace(row, states=self.states(t_ns))]
@@ -402,7 +400,7 @@ class _RunBuilder:
             out.append(Row(lane, "await", "await…", t_ns, states=self.states(t_ns)))
         return out
 
-    def _gives_way(self, position: int) -> bool:
+    def _gives_way(self, position: int) -> bool:  # noqa: PLR0911 - one return per case
         """True if, right after this event, its task suspended at an `await` (not a sleep).
 
         The trace has no "suspended" event, but the loop runs one task at a time: if another
@@ -465,9 +463,7 @@ def _awaiter_ends_last(rows: list[Row]) -> list[Row]:
     return out
 
 
-def _event_row(
-    event: Mapping[str, Any], lane: int, run: _RunBuilder, last_t: int, next_own_t: int | None
-) -> Row | None:
+def _event_row(event: Mapping[str, Any], lane: int, run: _RunBuilder, last_t: int) -> Row | None:
     kind, t_ns = event["kind"], int(event["t_ns"])
     lines, marks = run.lines, run.marks
     text: str | None = None

@@ -18,8 +18,8 @@ from grader import misconceptions, timeline
 from grader.curriculum import Exercise
 from grader.kit import Kit
 from grader.runs import execute
-from grader.truth import pristine_source, truth_of
 from grader.timeline import Row
+from grader.truth import pristine_source, truth_of
 
 _WORDS = ("sets a timer", "sleeps", "blocks the loop", "eager")
 
@@ -46,7 +46,7 @@ def runs(kit: Kit, curriculum: tuple[Exercise, ...]) -> list[tuple[str, dict[str
     return _runs(kit, curriculum)
 
 
-def _check(trace: dict[str, Any]) -> list[str]:
+def _check(trace: dict[str, Any]) -> list[str]:  # noqa: C901, PLR0912 - one check each
     """Everything untrue about the timeline of `trace` (empty: it tells the truth)."""
     picture = timeline.actual_timeline(trace)
     rows: list[Row] = list(picture.rows)

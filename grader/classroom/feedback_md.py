@@ -75,7 +75,7 @@ def markdown_text(feedback: str) -> str:
     return fenced(text) if text.strip() else ""
 
 
-def parts_markdown(parts: ExerciseFeedback) -> str:  # noqa: C901 - one branch per part
+def parts_markdown(parts: ExerciseFeedback) -> str:  # noqa: C901, PLR0912 - one branch per part
     """One exercise's feedback parts as Markdown blocks, capped at `LIMIT` characters."""
     blocks: list[str] = []
     budget = LIMIT
@@ -94,7 +94,11 @@ def parts_markdown(parts: ExerciseFeedback) -> str:  # noqa: C901 - one branch p
         add(parts.message, code=True)
     if parts.facts is not None:
         first, *rest = facts_lines(parts.facts)
-        add("\n".join([escape_md(first), ""] + [f"- {escape_md(line.strip()[2:])}" for line in rest]))
+        add(
+            "\n".join(
+                [escape_md(first), ""] + [f"- {escape_md(line.strip()[2:])}" for line in rest]
+            )
+        )
     elif parts.comparison is not None:
         add(plain(comparison_lines(parts.comparison)), code=True)
         for miss in parts.comparison.near_misses:
