@@ -9,6 +9,7 @@ of how many lines were left out.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from . import timeline
@@ -80,21 +81,40 @@ def belief_lines(parts: ExerciseFeedback) -> list[str]:
     return lines
 
 
-def paragraphs(parts: ExerciseFeedback, width: int = WIDTH) -> list[str]:  # noqa: C901
+def wrap(text: str, width: int = WIDTH) -> str:
+    """Kit prose wrapped at spaces to `width` (a word longer than that stays whole)."""
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) or line
+        for line in text.split("\n")
+    )
+
+
+def paragraphs(parts: ExerciseFeedback, width: int = WIDTH) -> list[str]:
     """The feedback as plain paragraphs, in the order a learner reads them."""
+    return [
+        text if verbatim else wrap(text, width) for text, verbatim in _paragraphs(parts, width)
+    ]
+
+
+def _paragraphs(parts: ExerciseFeedback, width: int) -> list[tuple[str, bool]]:  # noqa: C901
+    """Each paragraph, and whether it is laid out already (kept as it is) or prose."""
     out: list[str] = []
+    laid_out: set[int] = set()
     if parts.summary:
         out.append(parts.summary)
     if parts.message:
+        laid_out.add(len(out))
         out.append(str(parts.message))
     if parts.facts is not None:
         out.append("\n".join(facts_lines(parts.facts)))
     elif parts.comparison is not None:
+        laid_out.add(len(out))
         out.append(plain(comparison_lines(parts.comparison, width)))
         out.extend(near_miss_note(miss) for miss in parts.comparison.near_misses)
     if parts.warnings:
         out.append("\n".join(warning_lines(parts.warnings)))
     if parts.timeline is not None:
+        laid_out.add(len(out))
         out.append(timeline.feedback_text(parts.timeline.predicted, parts.timeline.trace, width))
     if parts.beliefs:
         out.append("\n".join(belief_lines(parts)))
@@ -107,7 +127,7 @@ def paragraphs(parts: ExerciseFeedback, width: int = WIDTH) -> list[str]:  # noq
     if parts.explanation:
         out.append(f"Why: {parts.explanation}")
     out.extend(parts.commands)
-    return out
+    return [(text, number in laid_out) for number, text in enumerate(out)]
 
 
 def render(parts: ExerciseFeedback, width: int = WIDTH, limit: int = LIMIT) -> str:
