@@ -91,9 +91,7 @@ def wrap(text: str, width: int = WIDTH) -> str:
 
 def paragraphs(parts: ExerciseFeedback, width: int = WIDTH) -> list[str]:
     """The feedback as plain paragraphs, in the order a learner reads them."""
-    return [
-        text if verbatim else wrap(text, width) for text, verbatim in _paragraphs(parts, width)
-    ]
+    return [text if verbatim else wrap(text, width) for text, verbatim in _paragraphs(parts, width)]
 
 
 def _paragraphs(parts: ExerciseFeedback, width: int) -> list[tuple[str, bool]]:  # noqa: C901

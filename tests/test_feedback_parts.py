@@ -37,7 +37,9 @@ def _blocks(lines: list[str]) -> list[Block]:
 
 def _layout(predicted: list[str], actual: list[str], width: int = 80) -> str:
     blocks = _blocks(actual)
-    return plain(comparison_lines(compare(predicted, blocks, score_order(predicted, blocks)), width))
+    return plain(
+        comparison_lines(compare(predicted, blocks, score_order(predicted, blocks)), width)
+    )
 
 
 # --- comparisons -------------------------------------------------------------------------------
@@ -148,7 +150,9 @@ def test_learner_text_in_markdown_cannot_become_a_heading_image_link_or_html() -
     # Learner text is either in a fenced block (shown as code, never parsed) or escaped.
     prose = [block for block in text.split("\n\n") if not block.startswith("```")]
     assert not any("<script>" in block or "![img](" in block for block in prose)
-    assert all(block.rstrip().endswith("```") for block in text.split("\n\n") if "<script>" in block)
+    assert all(
+        block.rstrip().endswith("```") for block in text.split("\n\n") if "<script>" in block
+    )
     assert "\n# Heading" not in text
     assert feedback_md.escape_md("# a\n1. b ![c](d) <e>") == "\\# a  \n1\\. b !\\[c\\](d) &lt;e&gt;"
 
@@ -212,7 +216,7 @@ def near_misses_graded(
         longest = max(truth, key=len)
         if is_facts_quiz(kit, exercise):
             question, _, answer = longest.rpartition(" -> ")
-            new = f'    {question!r}: {_one_character_off(answer)!r},'
+            new = f"    {question!r}: {_one_character_off(answer)!r},"
             pattern = rf"^\s*[\"']{re.escape(question)}[\"']: .*$"
             source = re.sub(pattern, new, source, flags=re.MULTILINE)
             changed[exercise.id] = _one_character_off(answer)
@@ -277,7 +281,9 @@ def test_syntax_errors_and_malformed_predictions_show_no_explanation(
         path = submission / exercise.file
         source = path.read_text(encoding="utf-8")
         if exercise.kind == "predict" and number % 2:
-            source = re.sub(r"^PREDICTION(: [^=]+)? = ", "PREDICTION = len(", source, flags=re.M)
+            source = re.sub(
+                r"^PREDICTION(: [^=]+)? = ", "PREDICTION = len(", source, flags=re.MULTILINE
+            )
             source = source.replace("PREDICTION = len(", "PREDICTION = sorted([]) or ", 1)
         else:
             source += "\ndef broken(:\n"
