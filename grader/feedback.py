@@ -88,6 +88,26 @@ def near_misses(predicted: Sequence[str], actual: Sequence[str]) -> tuple[NearMi
     return tuple(found)
 
 
+def _in_your_order(blocks: Sequence[Block], predicted: Sequence[str]) -> list[tuple[str, bool]]:
+    """The true lines, a group asyncio leaves unordered put in the prediction's order.
+
+    Any order within such a group counts, so the one shown is the learner's own (then the
+    lines they left out): the rows then differ only where the prediction is really wrong.
+    """
+    out: list[tuple[str, Block]] = []
+    for block in blocks:
+        if not block.unordered:
+            out.extend((line, block) for line in block.lines)
+            continue
+        remaining = list(block.lines)
+        for line in predicted:
+            if line in remaining:
+                remaining.remove(line)
+                out.append((line, block))
+        out.extend((line, block) for line in remaining)
+    return [(line, block.unordered) for line, block in out]
+
+
 def compare(
     predicted: Sequence[str],
     blocks: Sequence[Block],
@@ -97,7 +117,7 @@ def compare(
     right_title: str = "asyncio printed",
 ) -> Comparison:
     """The two orders row by row, with the first divergence and in-line differences marked."""
-    actual = [(line, block.unordered) for block in blocks for line in block.lines]
+    actual = _in_your_order(blocks, predicted)
     printed, written = {line for line, _ in actual}, set(predicted)
     rows: list[CompareRow] = []
     for index in range(max(len(predicted), len(actual))):

@@ -311,3 +311,16 @@ def test_a_pass_shows_the_explanation_briefly(
     assert " ".join(brief.split()[:6]) in " ".join(completed.stdout.split())
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert first.explanation in " ".join(data["exercises"][0]["feedback"].split())
+
+
+def test_misconception_texts_are_true_of_eager_programs(curriculum: tuple[Exercise, ...]) -> None:
+    from grader.misconceptions import BY_ID, uses_eager_tasks  # noqa: PLC0415
+
+    eager = [exercise for exercise in curriculum if uses_eager_tasks(exercise)]
+    assert eager
+    at_once = BY_ID["create-task-runs-at-once"]
+    assert "only schedules" in at_once.why
+    for exercise in eager:
+        text = at_once.why_for(exercise)
+        assert "only schedules" not in text
+        assert "first step" in text or "at once" in text

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from grader.report import print_parts
 from grader.results import GradeReport
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+#: Cases whose text depends on an order asyncio leaves open (a set's iteration order), which
+#: differs between Pythons: each order seen gets its own file. After a wording change, delete
+#: `tests/golden/<case>*.txt` and run with UPDATE_GOLDEN=1 on each Python.
+OPEN_ORDER = frozenset({"shutdown-group"})
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -150,13 +155,26 @@ def feedback_at_80(report: GradeReport, exercise_id: str) -> str:
 def test_feedback_matches_its_golden_file(graded: GradeReport, case: str) -> None:
     text = feedback_at_80(graded, CASES[case][0])
     path = GOLDEN / f"{case}.txt"
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
+    # Where asyncio leaves an order open (tasks cancelled together at shutdown), each order a
+    # Python may choose has its own file: `<case>.txt`, `<case>.<tag>.txt`.
+    known = {other.read_text(encoding="utf-8") for other in GOLDEN.glob(f"{case}.*txt")}
+    if UPDATE and text not in known:
+        target = path
+        if case in OPEN_ORDER and path.exists():
+            version = f"py{sys.version_info.major}{sys.version_info.minor}"
+            target = GOLDEN / f"{case}.{version}.txt"
+        target.write_text(text, encoding="utf-8")
+        known.add(text)
     assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8"), (
+    assert text in known, (
         f"the feedback of {case!r} changed; if that is meant, rerun with UPDATE_GOLDEN=1 "
         "and review the diff of tests/golden/"
     )
+
+
+def test_only_an_order_asyncio_leaves_open_has_more_than_one_golden_file() -> None:
+    extra = {path.name.split(".")[0] for path in GOLDEN.glob("*.*.txt")}
+    assert extra <= OPEN_ORDER, extra
 
 
 def test_every_golden_line_fits_80_columns() -> None:
