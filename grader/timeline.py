@@ -440,7 +440,8 @@ def _awaiter_ends_last(rows: list[Row]) -> list[Row]:
 
     The recorder notes finished tasks at the loop's next poll, in creation order, so `main`
     (created first) is listed before a task it was awaiting, though CPython finished that task
-    first: `main` was woken by its end. Drawn true, `main` gave way (it awaited) and ends last.
+    first: `main` was woken by its end. Drawn true, `main` ends last, and if another task ran
+    after `main`'s last row, `main` gave way there (it awaited).
     """
     out = list(rows)
     index = 0
@@ -454,7 +455,12 @@ def _awaiter_ends_last(rows: list[Row]) -> list[Row]:
             batch.remove(first)
             out[index:end] = [*batch, first]
             own = [i for i in range(index) if out[i].lane == 0]
-            if own and out[own[-1]].kind not in {"await", "sleep"}:
+            # `main` gave way after its last row if another task did something after it; if
+            # not (a task that ended inside an eager `create_task`), nothing says it awaited.
+            others_ran = bool(own) and any(
+                out[i].lane > 0 and out[i].kind != "end" for i in range(own[-1] + 1, index)
+            )
+            if others_ran and out[own[-1]].kind not in {"await", "sleep"}:
                 after = out[own[-1] + 1] if own[-1] + 1 < len(out) else out[own[-1]]
                 wait = Row(0, "await", "await…", out[own[-1]].t_ns, states=after.states)
                 out.insert(own[-1] + 1, wait)

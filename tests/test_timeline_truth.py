@@ -63,7 +63,8 @@ def _check(trace: dict[str, Any]) -> list[str]:  # noqa: C901, PLR0912 - one che
             if rows[i].kind != "await":
                 continue
             following = next((j for j in own if j > i), len(rows))
-            if not any(rows[j].lane not in {lane, -1} for j in range(i + 1, following)):
+            others = range(i + 1, following)
+            if not any(rows[j].lane not in {lane, -1} and rows[j].kind != "end" for j in others):
                 what = rows[following].text if following < len(rows) else "the end of the run"
                 problems.append(
                     f"{picture.lanes[lane]} awaits at row {i} but nothing else runs before {what!r}"
