@@ -23,7 +23,7 @@ from . import progress as progress_module
 from . import timeline
 from .feedback import comparison_lines, near_miss_note
 from .feedback_parts import ExerciseFeedback
-from .feedback_text import facts_lines
+from .feedback_text import cap, facts_lines
 from .results import ExerciseResult, GradeReport
 from .svg_timeline import to_svg
 
@@ -178,7 +178,7 @@ def _body(parts: ExerciseFeedback) -> str:
     if parts.summary:
         out.append(f"<p><strong>{_prose(parts.summary)}</strong></p>")
     if parts.message:
-        out.append(f'<pre class="feedback">{_e(parts.message)}</pre>')
+        out.append(f'<pre class="feedback">{_e(cap(parts.message))}</pre>')
     out += [_facts(parts), _comparison(parts), _warnings(parts)]
     out += [_misconceptions(parts), _timelines(parts)]
     if parts.more_checks:

@@ -22,6 +22,8 @@ from grader.feedback_parts import ExerciseFeedback
 from grader.feedback_text import LIMIT, belief_lines, cap, facts_lines
 from grader.results import ExerciseResult, GradeReport
 
+#: Characters of one student's whole feedback file (each exercise is capped at `LIMIT` too).
+STUDENT_LIMIT = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 #: What opens markup anywhere in a line (emphasis, code, links and images, tables, strikethrough,
@@ -189,7 +191,7 @@ def student_markdown(outcome: Outcome) -> str:
     parts += [score_table(report), ""]
     for number, result in enumerate(report.exercises, start=1):
         parts += [f"## {number}. {result.title} (`{result.id}`)", "", exercise_markdown(result)]
-    return "\n".join(parts).rstrip() + "\n"
+    return cap("\n".join(parts).rstrip(), STUDENT_LIMIT) + "\n"
 
 
 def safe_filename(student: str) -> str:
