@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from grader.commands import docs_samples
+from grader.grading.truth import pristine_source
 from grader.model.answers import read_prediction
 from grader.model.curriculum import Exercise
 from grader.model.kit import Kit
 from grader.sandbox.runs import execute
-from grader.grading.truth import pristine_source
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

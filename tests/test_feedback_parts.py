@@ -15,21 +15,21 @@ from pathlib import Path
 import pytest
 from conftest import run_grader
 
-from grader.feedback import html as html_feedback
-from grader.feedback import text as feedback_text
-from grader.feedback import markdown as feedback_md
 from grader.classroom.grading import report_from_json
-from grader.model.curriculum import Exercise
 from grader.commands.docs_samples import terminal_text
+from grader.feedback import html as html_feedback
+from grader.feedback import markdown as feedback_md
+from grader.feedback import text as feedback_text
 from grader.feedback.compare import compare, comparison_lines, near_miss_kinds, plain
 from grader.feedback.compose import classify_warnings, skipped_summary, stderr_warnings
-from grader.model.parts import ExerciseFeedback, LearnerText, learner
+from grader.feedback.terminal import print_parts
+from grader.grading.predict import is_facts_quiz
+from grader.grading.truth import truth_of
+from grader.model.curriculum import Exercise
 from grader.model.kit import Kit
 from grader.model.ordering import Block, score_order
-from grader.grading.predict import is_facts_quiz
-from grader.feedback.terminal import print_parts
+from grader.model.parts import ExerciseFeedback, LearnerText, learner
 from grader.model.results import ExerciseResult, GradeReport
-from grader.grading.truth import truth_of
 
 
 def _blocks(lines: list[str]) -> list[Block]:

@@ -22,10 +22,10 @@ import pytest
 from conftest import run_grader
 
 from grader.classroom.grading import report_from_json
-from grader.model.curriculum import Exercise
 from grader.commands.docs_samples import terminal_text
-from grader.model.kit import Kit
 from grader.feedback.terminal import print_parts
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 from grader.model.results import GradeReport
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -11,12 +11,12 @@ import pytest
 from conftest import run_grader
 from rich.console import Console
 
+from grader.classroom.grading import report_from_json
 from grader.commands import hint as hints
 from grader.commands import list as learner_list
 from grader.commands import reset as learner_reset
 from grader.feedback import progress
 from grader.model import stubs
-from grader.classroom.grading import report_from_json
 from grader.model.curriculum import Exercise
 from grader.model.ids import suggestions, unknown_message
 from grader.model.kit import Kit
@@ -47,7 +47,9 @@ def _graded(own_kit: Kit, submission: Path, tmp_path: Path, *only: str) -> None:
 
 
 def test_stub_copy_matches_exercises(kit: Kit) -> None:
-    assert stubs.collect(kit) == stubs._load(stubs.FILE), "run python -m grader.model.stubs --update"
+    assert stubs.collect(kit) == stubs._load(stubs.FILE), (
+        "run python -m grader.model.stubs --update"
+    )
 
 
 def test_list_before_any_grading_says_so(own_kit: Kit) -> None:

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from grader.feedback import timeline
+from grader.feedback.timeline import Row
 from grader.grading import misconceptions
+from grader.grading.truth import pristine_source, truth_of
 from grader.model.curriculum import Exercise
 from grader.model.kit import Kit
 from grader.sandbox.runs import execute
-from grader.feedback.timeline import Row
-from grader.grading.truth import pristine_source, truth_of
 
 _WORDS = ("sets a timer", "sleeps", "blocks the loop", "eager")
 

@@ -1,9 +1,9 @@
 """Sample output in the README and docs/, made by the grader itself so it cannot go stale.
 
 A sample sits in a Markdown file between `<!-- sample: NAME -->` and `<!-- end sample -->`;
-`python -m grader.commands.docs_samples` rewrites every such block from what the grader prints now, and
-`--check` (run by the kit's tests) fails when one differs. The samples come from `docs/demo.py`,
-a program that is not an exercise, so no sample shows an exercise's answer.
+`python -m grader.commands.docs_samples` rewrites every such block from what the grader prints
+now, and `--check` (run by the kit's tests) fails when one differs. The samples come from
+`docs/demo.py`, a program that is not an exercise, so no sample shows an exercise's answer.
 
     python -m grader.commands.docs_samples [--check]
 """
@@ -19,12 +19,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.model.answers import read_prediction
 from grader.feedback.compare import compare, order_summary
-from grader.model.parts import ExerciseFeedback, TimelineInput, learner
+from grader.feedback.terminal import print_parts
+from grader.model.answers import read_prediction
 from grader.model.kit import Kit
 from grader.model.ordering import score_order
-from grader.feedback.terminal import print_parts
+from grader.model.parts import ExerciseFeedback, TimelineInput, learner
 from grader.sandbox.runs import execute
 
 WIDTH = 80
@@ -115,7 +115,9 @@ def stale(kit: Kit) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite the samples (or, with `--check`, say which are stale and exit 1)."""
-    parser = argparse.ArgumentParser(prog="python -m grader.commands.docs_samples", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.commands.docs_samples", description=__doc__
+    )
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     kit = Kit.installed()

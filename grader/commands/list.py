@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.model import curriculum
 from grader.commands.hint import EXIT_BROKEN_KIT, EXIT_OK
-from grader.model.state import KitState
-from grader.model.kit import Kit, KitError
 from grader.feedback.progress import file_digest, next_from_state
+from grader.model import curriculum
+from grader.model.kit import Kit, KitError
+from grader.model.state import KitState
 
 _STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "error": "bold red"}
 

@@ -18,13 +18,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from grader.model import curriculum
-
-from grader.model import stubs
 from grader.commands.hint import EXIT_BROKEN_KIT, EXIT_OK, EXIT_USAGE
-from grader.model.state import KitState
+from grader.model import curriculum, stubs
 from grader.model.ids import unknown_message
 from grader.model.kit import Kit, KitError
+from grader.model.state import KitState
 
 BACKUPS = ".kit-backups"
 

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 from rich.cells import cell_len
 
-from grader.model.parts import CompareRow, Comparison, LearnerText, Mark, NearMiss, learner
 from grader.model.ordering import Block, OrderScore
+from grader.model.parts import CompareRow, Comparison, LearnerText, Mark, NearMiss, learner
 
 WIDTH = 80
 

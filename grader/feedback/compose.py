@@ -18,7 +18,7 @@ import ast
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from grader.model.curriculum import Exercise
 from grader.model.parts import (
@@ -33,6 +33,7 @@ from grader.model.parts import (
     learner,
 )
 from grader.model.results import ItemResult
+from grader.model.trace import Trace
 
 #: Python's warnings a learner's asyncio code provokes, and why each matters.
 _WARNINGS: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -223,7 +224,8 @@ def compose(
     timeline = None
     predicted, trace = details.get("predicted"), details.get("trace")
     if details.get("timeline") and isinstance(predicted, list) and isinstance(trace, dict):
-        timeline = TimelineInput(tuple(learner(line) for line in predicted), trace)
+        # The details hold the run's checked trace (`sandbox.protocol`), as plain JSON data.
+        timeline = TimelineInput(tuple(learner(line) for line in predicted), cast("Trace", trace))
     beliefs = tuple(
         Belief(str(item["id"]), str(item["belief"]), str(item["why"]))
         for item in details.get("misconceptions", [])

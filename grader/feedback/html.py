@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from html import escape
 from pathlib import Path
+
 from grader.feedback import progress as progress_module
 from grader.feedback import timeline
 from grader.feedback.compare import comparison_lines, near_miss_note
-from grader.model.parts import ExerciseFeedback
 from grader.feedback.svg import to_svg
 from grader.feedback.text import cap, facts_lines
 from grader.model.fsutil import atomic_write
+from grader.model.parts import ExerciseFeedback
 from grader.model.results import ExerciseResult, GradeReport, StudentOutcome
 
 _STATUS_COLOR = {

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from grader.feedback import timeline
 from grader.feedback.compare import comparison_lines, near_miss_note, plain
-from grader.model.parts import ExerciseFeedback
 from grader.feedback.text import LIMIT, belief_lines, cap, facts_lines
 from grader.model.fsutil import atomic_write
+from grader.model.parts import ExerciseFeedback
 from grader.model.results import ExerciseResult, GradeReport, RunContext, UploadOutcome
 
 #: Characters of one student's whole feedback file (each exercise is capped at `LIMIT` too).

@@ -9,17 +9,15 @@ gets its explanation in brief (the whole of it with `--verbose`).
 
 from __future__ import annotations
 
-from typing import cast
-
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from grader.feedback.compare import Line, comparison_lines, near_miss_note
-from grader.model.parts import ExerciseFeedback
 from grader.feedback.progress import print_progress
 from grader.feedback.text import belief_lines, facts_lines, warning_lines
 from grader.feedback.timeline import rich_timelines
+from grader.model.parts import ExerciseFeedback
 from grader.model.results import ExerciseResult, GradeReport
 
 _STYLE = {

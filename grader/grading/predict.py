@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import cache
 
 from grader.feedback.compare import compare, order_summary
-from grader.model.parts import comparison_json
 from grader.grading import misconceptions
 from grader.grading.session import Credit, GradingSession, NotSubmittedError
 from grader.grading.truth import truth_of
@@ -23,6 +22,7 @@ from grader.model.curriculum import Exercise
 from grader.model.errors import FailureKind, LearnerCodeError
 from grader.model.kit import Kit
 from grader.model.ordering import flatten, score_order
+from grader.model.parts import comparison_json
 
 _FACT = " -> "
 

@@ -18,12 +18,12 @@ from typing import Any, Literal
 import pytest
 
 from grader.feedback.compose import compose, program_attempted
-from grader.model.parts import Comparison, ExerciseFeedback, comparison_json
 from grader.feedback.text import render
 from grader.model import stubs
 from grader.model.curriculum import Exercise
 from grader.model.errors import LearnerCodeError
 from grader.model.kit import Kit, KitError
+from grader.model.parts import Comparison, ExerciseFeedback, comparison_json
 from grader.model.results import ExerciseResult, GradeReport, ItemResult
 from grader.sandbox.intake import read_submission_file
 from grader.sandbox.isolation import probe

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from grader.model.text import clean
+from grader.model.trace import Trace
 
 
 class LearnerText(str):
@@ -116,7 +117,7 @@ class TimelineInput:
     """What the timelines are drawn from: the learner's order and the trace of the real run."""
 
     predicted: tuple[LearnerText, ...]
-    trace: Mapping[str, Any]
+    trace: Trace
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,8 @@ def from_json(
     timeline: TimelineInput | None = None
     predicted, trace = details.get("predicted"), details.get("trace")
     if data.get("timeline") and isinstance(predicted, list) and isinstance(trace, dict):
-        timeline = TimelineInput(tuple(learner(line) for line in predicted), trace)
+        # A report's details are JSON (maybe read back from a file); the trace is the run's.
+        timeline = TimelineInput(tuple(learner(line) for line in predicted), cast("Trace", trace))
     return ExerciseFeedback(
         id=str(result["id"]),
         title=str(result.get("title", result["id"])),

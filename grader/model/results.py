@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.model.fsutil import atomic_write
-
 from grader.model import parts as feedback_parts
+from grader.model.fsutil import atomic_write
 from grader.model.parts import ExerciseFeedback
 
 STATUSES = ("passed", "partial", "failed", "error", "not-submitted", "skipped")

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {FILE} ({len(current)} stubs)")  # noqa: T201
         return 0
     same = _load(FILE) == current
-    print("grader/model/stubs.json matches exercises/" if same else "grader/model/stubs.json is stale")  # noqa: T201
+    verdict = "matches exercises/" if same else "is stale"
+    print(f"grader/model/stubs.json {verdict}")  # noqa: T201
     return 0 if same else 1
 
 
