@@ -1,7 +1,7 @@
 """The score table and feedback a learner sees in the terminal, drawn with rich from the parts.
 
 Learner text (printed lines, predictions, error messages) reaches rich only as `Text` objects,
-never as markup, and has no control characters (`feedback_parts.learner`), so learner output
+never as markup, and has no control characters (`model.parts.learner`), so learner output
 cannot style, move or rewrite the terminal. Comparisons are laid out at the console's width and
 wrap, never cut. Exercises not started yet get one line saying what to do; a passed exercise
 gets its explanation in brief (the whole of it with `--verbose`).

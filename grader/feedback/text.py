@@ -1,7 +1,7 @@
 """Renders an exercise's feedback parts as plain text: the JSON `feedback`, JUnit, GitHub Classroom.
 
 Plain text has no markup to escape: learner text is already clean of control characters
-(`feedback_parts.learner`), and comparisons and timelines are laid out for 80 columns so they
+(`model.parts.learner`), and comparisons and timelines are laid out for 80 columns so they
 read in any terminal or log viewer. What a student can make long (a flood of printed lines, a
 500-line prediction) is capped: past `LIMIT` characters per exercise the text stops with a note
 of how many lines were left out.

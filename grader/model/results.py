@@ -4,7 +4,7 @@ One model feeds every output (terminal table, JSON, and later JUnit, Gradescope,
 layout is stable and documented in the README: top-level `score`, `max_score`, `exercises` in
 curriculum order, each with `id`, `file`, `kind`, `score`, `max_score`, `status`, `feedback`.
 `feedback` is plain text; `details["feedback"]` holds the same feedback as parts
-(`feedback_parts.ExerciseFeedback.to_json`), which every other output renders from.
+(`model.parts.ExerciseFeedback.to_json`), which every other output renders from.
 """
 
 from __future__ import annotations
