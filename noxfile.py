@@ -36,6 +36,20 @@ def hint(session: nox.Session) -> None:
     session.run("python", "-m", "grader", "hint", *session.posargs)
 
 
+@nox.session(default=False, name="list")
+def list_progress(session: nox.Session) -> None:
+    """Your progress from the last grading, at once (no regrade)."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader", "list", *session.posargs)
+
+
+@nox.session(default=False)
+def reset(session: nox.Session) -> None:
+    """Restore an exercise's stub, keeping your version: nox -s reset -- ID."""
+    session.install(*PYPROJECT["project"]["dependencies"])
+    session.run("python", "-m", "grader", "reset", *session.posargs)
+
+
 @nox.session(default=False)
 def watch(session: nox.Session) -> None:
     """Re-grade the exercise you are editing on every save (Ctrl-C stops)."""

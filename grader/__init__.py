@@ -4,7 +4,7 @@ Layers, top to bottom; a module imports only from its own layer or from layers b
 (`tests/test_architecture.py` enforces this, and that there is no import cycle):
 
     bench/      measure grading speed (nothing imports it)
-    commands/   what a user types: `python -m grader`, grade, hint, watch (and `batch`, below)
+    commands/   what a user types: `python -m grader`, grade, list, hint, reset, watch (and `batch`)
     classroom/  hand out, collect, grade many, export (Gradescope, GitHub Classroom)
     grading/    a submission folder in, a report out: the pytest plugin and hidden tests
     feedback/   what people read: terminal, HTML, Markdown, JUnit, timelines

@@ -24,7 +24,7 @@ from rich.console import Console
 
 from grader.classroom import batch, intake
 from grader.classroom.grading import GradingError
-from grader.feedback.markdown import safe_filename
+from grader.feedback.markdown import escape_md, safe_filename
 from grader.model.answers import read_prediction
 from grader.model.curriculum import Exercise, course
 from grader.model.kit import Kit
@@ -359,10 +359,10 @@ def test_feedback_file(graded_class: ClassBatch, student: str) -> None:
     marker, text = path.read_text(encoding="utf-8").split("\n", 1)
     assert marker == f"<!-- asyncio-kit run {row['run']} -->"
     who = f"{row['name']} ({student})" if row["name"] else student
-    assert text.startswith(f"# Feedback: {who}\n")
+    assert text.startswith(f"# Feedback: {escape_md(who)}\n")
     if expect.status == "error":
         assert "could not be graded" in text
-        assert row["error"].replace("<", "&lt;") in text
+        assert escape_md(row["error"]) in text
         return
     assert f"**Total: {float(row['total']):g} / {float(row['max']):g} points**" in text
     sections = text.split("\n## ")[1:]

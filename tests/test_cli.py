@@ -17,7 +17,7 @@ def test_usage_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     assert "submission folder not found" in missing.stdout
     unknown = run_grader("--only", "no-such-exercise")
     assert unknown.returncode == 2
-    assert "unknown exercise id(s): no-such-exercise" in unknown.stdout
+    assert "unknown exercise id 'no-such-exercise'" in unknown.stdout
 
 
 def test_an_empty_submission_is_graded_completely_and_exits_0(

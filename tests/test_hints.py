@@ -186,9 +186,10 @@ def test_full_grading_of_the_kits_exercises_remembers_what_is_next(
     whole = GradeReport(str(small.exercises), results)
     assert progress.remember(whole, progress.progress_of(whole, total), small)
     assert KitState.of(small).next_exercise == curriculum[1].id
-    # Grading one exercise, or another folder, says nothing about the whole.
+    # Grading one exercise is merged into what is remembered (the next one stays); grading
+    # another folder says nothing about the kit's own exercises.
     part = GradeReport(str(small.exercises), results[:1])
-    assert not progress.remember(part, progress.progress_of(part, total), small)
+    assert progress.remember(part, progress.progress_of(part, total), small)
     elsewhere = GradeReport(str(tmp_path / "other"), results)
     assert not progress.remember(elsewhere, progress.progress_of(elsewhere, total), small)
     assert KitState.of(small).next_exercise == curriculum[1].id

@@ -168,12 +168,12 @@ def test_a_wrong_prediction_gets_both_timelines_as_svg(page: Path, report: Grade
     assert ">count_numbers</text>" in text  # the lane of f2's task
     assert "Your prediction" in text
     assert "What asyncio ran" in text
-    assert wrong.details.get("timeline_text")
-    # The text pictures are not repeated in the feedback text under the SVG ones.
+    assert wrong.parts.timeline is not None
+    # The pictures are SVG only: no text timeline is repeated beside them.
     section = text.split(f'id="{wrong.id}"', 1)[1].split("</section>")[0]
-    feedback = section.split('<pre class="feedback">', 1)[1]
-    assert "What asyncio ran" not in feedback
-    assert "lines in the right order" in feedback
+    assert "What asyncio ran (time runs down):" not in section.split("<svg")[0]
+    assert "lines in the right order" in section
+    assert '<pre class="compare">' in section
 
 
 def test_svg_escapes_lane_labels_and_lines() -> None:

@@ -99,7 +99,9 @@ def test_feedback_carries_the_reason_the_hint_and_after_an_attempt_the_why(
     assert "the order is not the one required" in feedback["beta"]
     assert "ValueError: boom" in feedback["gamma"]
     assert "not in the submission" in feedback["delta"]
-    assert "hint for delta" in feedback["delta"]
+    # Before an attempt: what to do, and the hint only on request.
+    assert "nox -s hint -- delta" in feedback["delta"]
+    assert "hint for delta" not in feedback["delta"]
     assert "why delta" not in feedback["delta"]
 
 

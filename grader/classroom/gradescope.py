@@ -67,11 +67,6 @@ def exercise_visibility(kit: Kit) -> dict[str, str]:
     return found
 
 
-def _test_output(result_feedback: str, status_line: str) -> str:
-    body = feedback_md.markdown_text(result_feedback)
-    return f"**{status_line}**\n\n{body}".rstrip()
-
-
 def results_json(
     report: GradeReport,
     curriculum: Sequence[Exercise],
@@ -101,7 +96,7 @@ def results_json(
                 "status": "passed" if result.status == "passed" else "failed",
                 "name": f"{result.id}: {result.title}",
                 "number": str(numbers.get(result.id, len(tests) + 1)),
-                "output": _test_output(result.feedback, feedback_md.score_line(result)),
+                "output": feedback_md.test_output(result),
                 "output_format": "md",
                 "tags": [*topics, result.kind],
                 "visibility": visibility.get(result.id, "visible"),

@@ -22,6 +22,8 @@ SUBCOMMANDS: dict[str, str] = {
     "batch": "grader.classroom.batch",
     "check-kit": "grader.classroom.check_kit",
     "hint": "grader.commands.hint",
+    "list": "grader.commands.list",
+    "reset": "grader.commands.reset",
     "watch": "grader.commands.watch",
 }
 

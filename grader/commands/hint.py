@@ -2,9 +2,11 @@
 
 Self-study learners get stuck; a hint that comes only on request keeps the exercise theirs. The
 first call prints the exercise's `hint` (a guiding question), the next ones its `strong_hint`
-(close to the answer). Which hint you have seen is remembered in a small JSON state file at the
-kit root (`.kit-state.json`, git-ignored), which also remembers the exercise `nox -s grade`
-last told you to open next - so `nox -s hint` with no id gives a hint for that one.
+(close to the answer). A hint `nox -s grade` already showed counts as seen: the next request
+gives the stronger one at once. With everything passing, there is nothing to hint at (exit 0).
+Which hint you have seen is remembered in a small JSON state file at the kit root
+(`.kit-state.json`, git-ignored), which also remembers the exercise `nox -s grade` last told you
+to open next - so `nox -s hint` with no id gives a hint for that one.
 
     python -m grader hint [ID] [--reset]
 """
@@ -19,6 +21,7 @@ from rich.text import Text
 
 from grader.model import curriculum
 from grader.model.curriculum import Exercise
+from grader.model.ids import unknown_message
 from grader.model.kit import Kit, KitError
 from grader.model.state import KitState
 
@@ -38,6 +41,7 @@ def hint_text(exercise: Exercise, level: int) -> list[str]:
         return lines
     return [
         header,
+        "You have seen hint 1 already (`nox -s grade` shows it with the feedback).",
         f"Hint 2 of 2 (the stronger one): {exercise.strong_hint}",
         (
             "That is the last hint. Once you have tried, "
@@ -72,8 +76,14 @@ def main(argv: list[str], *, kit: Kit | None = None, console: Console | None = N
         return EXIT_BROKEN_KIT
     state = KitState(args.state) if args.state else KitState.of(kit)
     wanted = args.exercise or state.next_exercise
+    if wanted is None and state.results() and not args.exercise:
+        console.print(
+            Text("Everything passes: there is nothing to give a hint for. Well done!", "green")
+        )
+        console.print(Text("A hint for one exercise all the same: nox -s hint -- ID", "dim"))
+        return EXIT_OK
     if wanted is None or wanted not in exercises:
-        problem = "which exercise?" if wanted is None else f"unknown exercise id {wanted!r}."
+        problem = "which exercise?" if wanted is None else unknown_message(wanted, exercises)
         console.print(Text(f"{problem} Use: nox -s hint -- ID", style="red"))
         console.print(Text(f"Known ids: {', '.join(exercises)}"))
         return EXIT_USAGE

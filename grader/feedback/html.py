@@ -4,7 +4,8 @@ Batch grading hands each student a page rather than a terminal capture: the scor
 stand and what to do next, then every exercise with its feedback, and for each prediction that
 is not right both timelines side by side as inline SVG, the misconception named in a box. The
 CSS is inline, there is no script, no font or image to fetch. Everything that came from a
-submission (printed lines, messages, the student id) is HTML-escaped.
+submission (printed lines, messages, the student id) is HTML-escaped. Each section is drawn
+from the exercise's feedback parts (`ExerciseResult.parts`), never from its text.
 
     write_html(report, Path("feedback/alice.html"), student="alice")
 """
@@ -14,14 +15,15 @@ from __future__ import annotations
 import re
 from html import escape
 from pathlib import Path
-from typing import Any, cast
 
 from grader.feedback import progress as progress_module
 from grader.feedback import timeline
+from grader.feedback.compare import comparison_lines, near_miss_note
 from grader.feedback.svg import to_svg
+from grader.feedback.text import cap, facts_lines
 from grader.model.fsutil import atomic_write
+from grader.model.parts import ExerciseFeedback
 from grader.model.results import ExerciseResult, GradeReport, StudentOutcome
-from grader.model.trace import Trace
 
 _STATUS_COLOR = {
     "passed": "#1e7d32",
@@ -58,7 +60,19 @@ section.exercise header { display: flex; gap: 12px; align-items: baseline; flex-
 pre.feedback { white-space: pre-wrap; word-break: break-word; background: #f4f4f4;
                padding: 10px; border-radius: 6px; font-size: 13px; }
 footer { color: #777; font-size: 12px; margin-top: 30px; }
+pre.compare { background: #f4f4f4; padding: 10px; border-radius: 6px; font-size: 13px;
+              overflow-x: auto; }
+pre.compare .mark { background: #f6c6c2; color: #7a1710; font-weight: 700; }
+pre.compare .caret, pre.compare .first { color: #b3261e; font-weight: 700; }
+pre.compare .differ { color: #7a4a00; }
+pre.compare .dim, .dim { color: #777; }
+pre.compare .b { font-weight: 700; }
+p.near, .warnings { color: #7a4a00; }
+p.hint { color: #0b5f7a; }
 """
+
+#: The comparison's width on the page (wider than a terminal; it still never cuts a line).
+_PAGE_COLUMNS = 120
 
 
 _CODE = re.compile(r"`([^`]+)`")
@@ -78,15 +92,12 @@ def _badge(status: str) -> str:
     return f'<span class="badge" style="background:{color}">{_e(status)}</span>'
 
 
-def _timelines(exercise: ExerciseResult) -> str:
-    details: dict[str, Any] = exercise.details
-    predicted, trace = details.get("predicted"), details.get("trace")
-    if exercise.status == "passed" or not isinstance(predicted, list):
+def _timelines(parts: ExerciseFeedback) -> str:
+    if parts.passed or parts.timeline is None:
         return ""
-    if not isinstance(trace, dict) or not details.get("timeline_text"):
-        return ""
+    predicted = list(parts.timeline.predicted)
     try:
-        mine, real = timeline.both([str(line) for line in predicted], cast("Trace", trace))
+        mine, real = timeline.both(predicted, parts.timeline.trace)
     except (KeyError, TypeError, ValueError, IndexError):
         return ""  # details from an older or damaged report: the text feedback still shows
     figures = "".join(
@@ -95,49 +106,96 @@ def _timelines(exercise: ExerciseResult) -> str:
     return f'<div class="timelines">{figures}</div>'
 
 
-def _misconceptions(exercise: ExerciseResult) -> str:
-    found = exercise.details.get("misconceptions")
-    if not isinstance(found, list) or not found:
+def _misconceptions(parts: ExerciseFeedback) -> str:
+    if not parts.beliefs:
         return ""
     items = [
         f"<p><strong>Your prediction is exactly what this program would print if "
-        f"{_prose(item.get('belief', ''))}.</strong> {_prose(item.get('why', ''))}</p>"
-        for item in found
-        if isinstance(item, dict)
+        f"{_prose(belief.belief)}.</strong> {_prose(belief.why)}</p>"
+        for belief in parts.beliefs
     ]
     return f'<div class="misconception"><strong>Misconception</strong>{"".join(items)}</div>'
 
 
-def _feedback_text(exercise: ExerciseResult) -> str:
-    """The feedback without its text pictures or misconception (drawn as SVG and a box)."""
-    text = exercise.feedback
-    pictures = exercise.details.get("timeline_text")
-    if isinstance(pictures, str) and pictures and _timelines(exercise):
-        text = text.replace(pictures, "")
-    if _misconceptions(exercise):
-        text = "\n\n".join(
-            paragraph
-            for paragraph in text.split("\n\n")
-            if not paragraph.startswith("Misconception:")
+_CLASS = {
+    "first": "first",
+    "mark": "mark",
+    "caret": "caret",
+    "differ": "differ",
+    "dim": "dim",
+    "bold": "b",
+}
+
+
+def _comparison(parts: ExerciseFeedback) -> str:
+    """The whole-line comparison, laid out as in the terminal, marks as styled spans."""
+    if parts.comparison is None:
+        return ""
+    rows = []
+    for line in comparison_lines(parts.comparison, _PAGE_COLUMNS):
+        cells = "".join(
+            f'<span class="{_CLASS[style]}">{_e(text)}</span>' if style in _CLASS else _e(text)
+            for text, style in line
         )
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip()
+        rows.append(cells)
+    notes = "".join(
+        f'<p class="near">{_e(near_miss_note(miss))}</p>' for miss in parts.comparison.near_misses
+    )
+    return f'<pre class="compare">{chr(10).join(rows)}</pre>{notes}'
+
+
+def _facts(parts: ExerciseFeedback) -> str:
+    if parts.facts is None:
+        return ""
+    lines = facts_lines(parts.facts)
+    items = "".join(f"<li>{_e(line.strip().removeprefix('- '))}</li>" for line in lines[1:])
+    return f"<p>{_e(lines[0])}</p><ul>{items}</ul>"
+
+
+def _warnings(parts: ExerciseFeedback) -> str:
+    if not parts.warnings:
+        return ""
+    items = "".join(
+        f"<li><code>{_e(warning.text)}</code> {_prose(warning.why)}</li>"
+        for warning in parts.warnings
+    )
+    return f'<div class="warnings"><p>Python warned while your code ran:</p><ul>{items}</ul></div>'
+
+
+def _body(parts: ExerciseFeedback) -> str:
+    """Every part, each escaped for HTML (learner text never becomes markup)."""
+    out = []
+    if parts.summary:
+        out.append(f"<p><strong>{_prose(parts.summary)}</strong></p>")
+    if parts.message:
+        out.append(f'<pre class="feedback">{_e(cap(parts.message))}</pre>')
+    out += [_facts(parts), _comparison(parts), _warnings(parts)]
+    out += [_misconceptions(parts), _timelines(parts)]
+    if parts.more_checks:
+        out.append(f"<p>({parts.more_checks} more check(s) of this exercise did not pass.)</p>")
+    if parts.todo:
+        out.append(f"<p>What to do: {_prose(parts.todo)}</p>")
+    if parts.hint:
+        out.append(f'<p class="hint">Hint: {_prose(parts.hint)}</p>')
+    if parts.explanation:
+        why = f'<p class="why">Why: {_prose(parts.explanation)}</p>'
+        out.append(
+            f"<details><summary>Why it works</summary>{why}</details>" if parts.passed else why
+        )
+    out += [f'<p class="dim">{_prose(command)}</p>' for command in parts.commands]
+    return "".join(out)
 
 
 def _section(number: int, exercise: ExerciseResult, submission: str) -> str:
+    parts = exercise.parts
     score = f"{exercise.score:g} / {exercise.max_score:g}"
-    body = _feedback_text(exercise)
-    feedback = f'<pre class="feedback">{_e(body)}</pre>'
-    if exercise.status == "passed":
-        feedback = f"<details><summary>Feedback</summary>{feedback}</details>"
     return (
         f'<section class="exercise" id="{_e(exercise.id)}">'
         f"<header><h2>{number}. {_e(exercise.title)}</h2>{_badge(exercise.status)}"
         f'<span class="score-small">{_e(score)}</span></header>'
         f'<div class="file">{_e(exercise.id)} - {_e(Path(submission).name)}/'
         f"{_e(exercise.file)} ({_e(exercise.kind)})</div>"
-        f"{_misconceptions(exercise)}{_timelines(exercise)}{feedback}</section>"
+        f"{_body(parts)}</section>"
     )
 
 

@@ -9,6 +9,7 @@ remembered in the kit's state file, so `nox -s hint` without an id knows what yo
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ class Progress:
     next_path: str | None
     #: False when only some exercises were graded (`--only`, watch mode).
     whole: bool = True
+    #: The newest Python a skipped exercise needs (to say how to grade it).
+    newer_python: str | None = None
 
     @property
     def counted(self) -> int:
@@ -69,7 +72,13 @@ def progress_of(report: GradeReport, total: int | None = None) -> Progress:
     `total` is the number of exercises in the curriculum, if known: a report with fewer is a
     partial grading, and says so instead of claiming that everything passes.
     """
-    statuses = [exercise.status for exercise in report.exercises]
+    # An untouched produce stub fails its checks, but the learner has not started it.
+    statuses = [
+        "not-submitted"
+        if exercise.status == "failed" and not exercise.parts.attempted
+        else exercise.status
+        for exercise in report.exercises
+    ]
     upcoming = next(
         (e for e in report.exercises if e.status not in {"passed", "skipped"}),
         None,
@@ -86,6 +95,11 @@ def progress_of(report: GradeReport, total: int | None = None) -> Progress:
         next_exercise=upcoming,
         next_path=path,
         whole=total is None or len(report.exercises) >= total,
+        newer_python=max(
+            (e.parts.needs_python or "3.10" for e in report.exercises if e.status == "skipped"),
+            default=None,
+            key=lambda label: tuple(int(part) for part in label.split(".")),
+        ),
     )
 
 
@@ -102,8 +116,17 @@ def summary_lines(progress: Progress, *, commands: bool = True) -> list[str]:
     scope = f"of {progress.counted}" if progress.whole else f"of the {progress.counted} graded"
     lines = [f"Progress: {', '.join(counts)} ({scope})."]
     if progress.skipped:
-        lines.append(f"({progress.skipped} skipped: they need a newer Python.)")
+        how = (
+            f" To grade them: `nox -s grade --force-python {progress.newer_python}` "
+            f"(with Python {progress.newer_python} installed)."
+            if progress.newer_python and commands
+            else ""
+        )
+        lines.append(f"({progress.skipped} skipped: they need a newer Python.{how})")
     upcoming = progress.next_exercise
+    if upcoming is None and progress.counted == 0:
+        lines.append("Nothing was graded on this Python.")
+        return lines
     if upcoming is None and not progress.whole:
         lines.append("All graded here pass. `nox -s grade` shows where you are in the whole kit.")
         return lines
@@ -128,20 +151,68 @@ def _curriculum_size(kit: Kit) -> int | None:
 
 
 def remember(report: GradeReport, progress: Progress, kit: Kit) -> bool:
-    """Note the next exercise in the kit's state, after a full grading of its own exercises/."""
+    """Note each graded exercise's result (and the next exercise) in the kit's state.
+
+    Only a grading of the kit's own `exercises/` is remembered: it is what `nox -s list` shows
+    and `nox -s hint` defaults to. A hint the grading showed counts as seen, so the next
+    `nox -s hint` gives the stronger one at once.
+    """
     try:
         same_folder = Path(report.submission).resolve() == kit.exercises.resolve()
     except OSError:
         return False
-    if not (same_folder and progress.whole and _curriculum_size(kit) is not None):
+    if not same_folder or _curriculum_size(kit) is None:
         return False
     state = KitState.of(kit)
-    state.next_exercise = None if progress.next_exercise is None else progress.next_exercise.id
+    for exercise in report.exercises:
+        parts = exercise.parts
+        state.set_result(
+            exercise.id,
+            {
+                "status": exercise.status,
+                "score": exercise.score,
+                "max_score": exercise.max_score,
+                "attempted": parts.attempted,
+                "python": report.python,
+                "digest": file_digest(kit.exercises / exercise.file),
+            },
+        )
+        if parts.hint:
+            state.set_hints_seen(exercise.id, max(1, state.hints_seen(exercise.id)))
+    if progress.whole:
+        upcoming = progress.next_exercise
+        state.next_exercise = None if upcoming is None else upcoming.id
+    else:
+        state.next_exercise = next_from_state(kit, state)
     try:
         state.save()
     except OSError:
         return False  # a read-only kit still grades; only `nox -s hint` loses its default
     return True
+
+
+def file_digest(path: Path) -> str | None:
+    """A short digest of a file's bytes (None if it cannot be read)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def next_from_state(kit: Kit, state: KitState) -> str | None:
+    """The first exercise, in curriculum order, that the remembered gradings do not show passed."""
+    try:
+        exercises = curriculum.load(kit.curriculum_file)
+    except KitError:
+        return None
+    results = state.results()
+    for exercise in exercises:
+        if not exercise.supported():
+            continue
+        status = results.get(exercise.id, {}).get("status")
+        if status != "passed":
+            return exercise.id
+    return None
 
 
 def print_progress(report: GradeReport, console: Console, kit: Kit | None = None) -> Progress:
@@ -150,6 +221,14 @@ def print_progress(report: GradeReport, console: Console, kit: Kit | None = None
     progress = progress_of(report, _curriculum_size(kit))
     remember(report, progress, kit)
     lines = summary_lines(progress)
+    if not progress.whole and progress.next_exercise is None and progress.counted:
+        # Passed what was graded: say where the whole kit stands, from the last gradings.
+        upcoming = next_from_state(kit, KitState.of(kit))
+        if upcoming is not None and upcoming not in {e.id for e in report.exercises}:
+            lines[-1] = (
+                f"All graded here pass. Next (by your last gradings): {upcoming} - "
+                f"`nox -s grade -- --only {upcoming}`; `nox -s list` shows them all."
+            )
     console.print(Text(lines[0], style="bold"))
     for line in lines[1:]:
         style = "green" if progress.next_exercise is None else "cyan"

@@ -1,21 +1,24 @@
-"""The score table a learner sees in the terminal, drawn with rich.
+"""The score table and feedback a learner sees in the terminal, drawn with rich from the parts.
 
-Everything shown here came through `text.clean` or is the kit's own text, and is passed to rich
-as `Text`, never as markup, so learner output cannot style or rewrite the terminal.
+Learner text (printed lines, predictions, error messages) reaches rich only as `Text` objects,
+never as markup, and has no control characters (`model.parts.learner`), so learner output
+cannot style, move or rewrite the terminal. Comparisons are laid out at the console's width and
+wrap, never cut. Exercises not started yet get one line saying what to do; a passed exercise
+gets its explanation in brief (the whole of it with `--verbose`).
 """
 
 from __future__ import annotations
-
-from typing import cast
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from grader.feedback.compare import Line, comparison_lines, near_miss_note
 from grader.feedback.progress import print_progress
+from grader.feedback.text import belief_lines, facts_lines, warning_lines
 from grader.feedback.timeline import rich_timelines
+from grader.model.parts import ExerciseFeedback
 from grader.model.results import ExerciseResult, GradeReport
-from grader.model.trace import Trace
 
 _STYLE = {
     "passed": "green",
@@ -24,6 +27,15 @@ _STYLE = {
     "error": "bold red",
     "not-submitted": "dim",
     "skipped": "dim",
+}
+#: Styles of the comparison's segments.
+_SEGMENT_STYLE = {
+    "first": "bold red",
+    "mark": "bold reverse red",
+    "caret": "bold red",
+    "differ": "yellow",
+    "dim": "dim",
+    "bold": "bold",
 }
 
 
@@ -49,35 +61,78 @@ def score_table(report: GradeReport) -> Table:
 
 
 def print_report(report: GradeReport, console: Console, *, verbose: bool) -> None:
-    """The table, then feedback for every exercise that is not yet passed (or all, verbose)."""
+    """The table, then feedback: in full where there is work to do, briefly on a pass."""
     console.print(score_table(report))
     for exercise in report.exercises:
-        if verbose or exercise.status in {"partial", "failed", "error"}:
+        parts = exercise.parts
+        if (
+            verbose
+            or (parts.attempted and not parts.passed and parts.status != "skipped")
+            or parts.status == "error"
+        ):
             console.rule(Text(f"{exercise.id} ({exercise.status})"))
-            print_feedback(exercise, console)
+            print_parts(parts, console)
+    passed = [exercise.parts for exercise in report.exercises if exercise.status == "passed"]
+    if passed and not verbose:
+        console.rule(Text("passed: why it works", style="green"))
+        for parts in passed:
+            line = Text("✓ ", style="green")
+            line.append(parts.id, style="bold")
+            line.append(f": {parts.brief or ''}")
+            console.print(line)
     console.print(Text(f"isolation: {report.isolation}", style="dim"))
     console.print(Text(""))
     print_progress(report, console)
 
 
+def styled(lines: list[Line]) -> Text:
+    """Laid-out lines (already within the width) as one rich `Text`."""
+    result = Text(no_wrap=True, overflow="fold")
+    for number, line in enumerate(lines):
+        if number:
+            result.append("\n")
+        for text, style in line:
+            result.append(text, style=_SEGMENT_STYLE.get(style) or None)
+    return result
+
+
 def print_feedback(exercise: ExerciseResult, console: Console) -> None:
-    """An exercise's feedback, its text timelines (if any) drawn with rich at the console width."""
-    details = exercise.details
-    pictures = details.get("timeline_text")
-    predicted, trace = details.get("predicted"), details.get("trace")
-    if not (isinstance(pictures, str) and pictures and pictures in exercise.feedback):
-        console.print(Text(exercise.feedback))
-        return
-    before, after = exercise.feedback.split(pictures, 1)
-    console.print(Text(before.rstrip("\n")))
-    if isinstance(predicted, list) and isinstance(trace, dict):
-        console.print(Text(""))
-        # A report's details are JSON (maybe read back from a file); the trace is the run's.
-        timelines = rich_timelines(
-            [str(line) for line in predicted], cast("Trace", trace), console.width
+    """An exercise's feedback (kept for callers that print one result)."""
+    print_parts(exercise.parts, console)
+
+
+def print_parts(parts: ExerciseFeedback, console: Console) -> None:  # noqa: C901, PLR0912 - one per part
+    """Every part of one exercise's feedback, at the console's width."""
+    blocks: list[Text | object] = []
+    if parts.summary:
+        blocks.append(Text(parts.summary, style="bold"))
+    if parts.message:
+        blocks.append(Text(parts.message))
+    if parts.facts is not None:
+        blocks.append(Text("\n".join(facts_lines(parts.facts))))
+    elif parts.comparison is not None:
+        blocks.append(styled(comparison_lines(parts.comparison, console.width)))
+        blocks.extend(
+            Text(near_miss_note(miss), style="bold yellow") for miss in parts.comparison.near_misses
         )
-        console.print(timelines)
-    else:
-        console.print(Text(pictures))
-    console.print(Text(""))
-    console.print(Text(after.lstrip("\n")))
+    if parts.warnings:
+        blocks.append(Text("\n".join(warning_lines(parts.warnings)), style="yellow"))
+    if parts.timeline is not None:
+        blocks.append(rich_timelines(parts.timeline.predicted, parts.timeline.trace, console.width))
+    if parts.beliefs:
+        blocks.append(Text("\n".join(belief_lines(parts)), style="magenta"))
+    if parts.more_checks:
+        blocks.append(
+            Text(f"({parts.more_checks} more check(s) of this exercise did not pass.)", "dim")
+        )
+    if parts.todo:
+        blocks.append(Text(f"What to do: {parts.todo}"))
+    if parts.hint:
+        blocks.append(Text(f"Hint: {parts.hint}", style="cyan"))
+    if parts.explanation:
+        blocks.append(Text(f"Why: {parts.explanation}"))
+    blocks.extend(Text(command, style="dim") for command in parts.commands)
+    for number, block in enumerate(blocks):
+        if number:
+            console.print(Text(""))
+        console.print(block)

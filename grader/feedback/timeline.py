@@ -231,10 +231,35 @@ def actual_timeline(
         if any(row.mark == MISSED for row in rows)
         else "",
         f"{_STATE_GLYPH[ALIVE]} waiting or ready  {_STATE_GLYPH[SLEEPING]} sleeping",
+        *_words_legend(rows),
     ]
     return Timeline(
         title, tuple(builder.lanes), tuple(rows), timed=True, legend=tuple(filter(None, legend))
     )
+
+
+_WORDS = (
+    ("await", "await…: the task gives way at an `await` and waits; others run meanwhile"),
+    ("sets a timer", "sets a timer: a deadline (a timeout) the task goes on from at once"),
+    ("sleeps", "sleeps: the task suspends until its timer fires (or it is cancelled)"),
+    ("blocks the loop", "blocks the loop: code that never gives way; nothing else can run"),
+    ("eager", "(eager: it starts at once): the new task's first step runs inside create_task"),
+)
+
+
+def _words_legend(rows: Sequence[Row]) -> list[str]:
+    """A legend line for each kind of row word this timeline uses."""
+    texts = [row.text for row in rows]
+    found = []
+    for word, line in _WORDS:
+        if word == "await":
+            used = any(row.kind == "await" for row in rows)
+        else:
+            used = any(word in text for text in texts if not text.startswith("──"))
+            used = used and any(row.kind != "print" and word in row.text for row in rows)
+        if used:
+            found.append(line)
+    return found
 
 
 class _RunBuilder:
@@ -257,10 +282,34 @@ class _RunBuilder:
                 seen[self.owner[position]] = int(self.events[position]["t_ns"])
         self.alive = [False] * len(self.lanes)
         self.sleeping_until: list[int | None] = [None] * len(self.lanes)
-        # asyncio.run always ends with a cleanup phase; draw it only when it does something.
-        self.cleanup_visible = any(line["phase"] == "shutdown" for line in self.lines) or any(
-            event["kind"] == "cancelled" for event in self.events
+        # asyncio.run always ends with a cleanup phase; draw it only when a task was still
+        # pending then (it is what gets cancelled), or something printed during it.
+        self.cleanup_visible = any(line["phase"] == "shutdown" for line in self.lines) or bool(
+            self._pending_at_shutdown()
         )
+
+    def goes_on_after(self, event: TraceEvent) -> bool:
+        """True if the task that set this timer did something else at once, without giving way."""
+        position = next(i for i, e in enumerate(self.events) if e is event)
+        me = self.owner[position]
+        later = next((i for i in range(position + 1, len(self.events)) if self.owner[i] >= 0), None)
+        return (
+            later is not None
+            and self.owner[later] == me
+            and self.events[later]["kind"] not in _END_TEXT
+            and int(self.events[later]["t_ns"]) == int(event["t_ns"])
+        )
+
+    def _pending_at_shutdown(self) -> set[int]:
+        """Lanes of tasks that had not ended when `asyncio.run` began its cleanup."""
+        ended: set[int] = set()
+        for position, event in enumerate(self.events):
+            if event["kind"] == "phase" and event.get("phase") == "shutdown":
+                alive = {self.owner[i] for i in range(position) if self.owner[i] >= 0}
+                return {lane for lane in alive - ended if self.lanes[lane] != NO_TASK_LANE}
+            if event["kind"] in _END_TEXT:
+                ended.add(self.owner[position])
+        return set()
 
     def _lane(self, event: TraceEvent) -> int:
         task = event["task"] if event["task"] is not None else NO_TASK_LANE
@@ -299,7 +348,7 @@ class _RunBuilder:
                 continue
             rows.extend(self._step(position, lane, last_t))
             last_t = t_ns
-        return rows
+        return _awaiter_ends_last(rows)
 
     def _step(self, position: int, lane: int, last_t: int) -> list[Row]:
         event = self.events[position]
@@ -307,7 +356,7 @@ class _RunBuilder:
         self.alive[lane] = True
         if kind != "sleep":
             self.sleeping_until[lane] = None
-        row = _event_row(event, lane, self, last_t, self.next_own_t[position])
+        row = _event_row(event, lane, self, last_t)
         if row is None:
             return []
         out = [replace(row, states=self.states(t_ns))]
@@ -319,7 +368,7 @@ class _RunBuilder:
             out.append(Row(lane, "await", "await…", t_ns, states=self.states(t_ns)))
         return out
 
-    def _gives_way(self, position: int) -> bool:
+    def _gives_way(self, position: int) -> bool:  # noqa: PLR0911 - one return per case
         """True if, right after this event, its task suspended at an `await` (not a sleep).
 
         The trace has no "suspended" event, but the loop runs one task at a time: if another
@@ -338,6 +387,11 @@ class _RunBuilder:
             return False
         if self.next_own_t[position] is not None:
             return True
+        own_end = next((i for i in upcoming if owner[i] == me), None)
+        if own_end is not None and events[own_end]["kind"] in {"cancelled", "error"}:
+            # Its last step raised (a cancellation delivered, cleanup printed, re-raised): the
+            # task ended in that step; its end is only recorded at the loop's next poll.
+            return False
         for later in upcoming:
             if events[later]["kind"] not in _END_TEXT:
                 continue
@@ -349,9 +403,41 @@ class _RunBuilder:
         return True  # never finished: still waiting when the run ended
 
 
-def _event_row(
-    event: TraceEvent, lane: int, run: _RunBuilder, last_t: int, next_own_t: int | None
-) -> Row | None:
+def _awaiter_ends_last(rows: list[Row]) -> list[Row]:
+    """In a run of ends recorded by one poll, the first task's end goes after the others'.
+
+    The recorder notes finished tasks at the loop's next poll, in creation order, so `main`
+    (created first) is listed before a task it was awaiting, though CPython finished that task
+    first: `main` was woken by its end. Drawn true, `main` ends last, and if another task ran
+    after `main`'s last row, `main` gave way there (it awaited).
+    """
+    out = list(rows)
+    index = 0
+    while index < len(out):
+        end = index
+        while end < len(out) and out[end].kind == "end":
+            end += 1
+        batch = out[index:end]
+        first = next((row for row in batch if row.lane == 0), None)
+        if first is not None and len(batch) > 1 and batch[-1] is not first:
+            batch.remove(first)
+            out[index:end] = [*batch, first]
+            own = [i for i in range(index) if out[i].lane == 0]
+            # `main` gave way after its last row if another task did something after it; if
+            # not (a task that ended inside an eager `create_task`), nothing says it awaited.
+            others_ran = bool(own) and any(
+                out[i].lane > 0 and out[i].kind != "end" for i in range(own[-1] + 1, index)
+            )
+            if others_ran and out[own[-1]].kind not in {"await", "sleep"}:
+                after = out[own[-1] + 1] if own[-1] + 1 < len(out) else out[own[-1]]
+                wait = Row(0, "await", "await…", out[own[-1]].t_ns, states=after.states)
+                out.insert(own[-1] + 1, wait)
+                end += 1
+        index = max(end, index + 1)
+    return out
+
+
+def _event_row(event: TraceEvent, lane: int, run: _RunBuilder, last_t: int) -> Row | None:
     kind, t_ns = event["kind"], int(event["t_ns"])
     lines, marks = run.lines, run.marks
     text: str | None = None
@@ -367,9 +453,9 @@ def _event_row(
             text += " (eager: it starts at once)"
     elif kind == "sleep":
         until = int(event.get("until_ns", t_ns))
-        # A sleep, if the task's next step comes when the timer fires; else a timer the task
-        # set and went on from (a timeout, call_later).
-        verb = "sleeps" if next_own_t in {until, None} else "sets a timer"
+        # A timer the task set and went on from in the same step (a timeout's deadline), or a
+        # sleep: the task suspends until it fires (or something cancels it sooner).
+        verb = "sets a timer" if run.goes_on_after(event) else "sleeps"
         text = f"{verb} {seconds(until - t_ns)}"
     elif kind == "block":
         text = f"blocks the loop {seconds(t_ns - last_t)}"

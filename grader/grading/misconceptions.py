@@ -29,6 +29,17 @@ class Misconception:
     id: str
     belief: str
     why: str
+    #: The truth under `asyncio.eager_task_factory` (3.12+), where `why` would be false.
+    why_eager: str = ""
+
+    def why_for(self, exercise: Exercise) -> str:
+        """The explanation that is true of this exercise's program."""
+        return self.why_eager if self.why_eager and uses_eager_tasks(exercise) else self.why
+
+
+def uses_eager_tasks(exercise: Exercise) -> bool:
+    """True if the exercise's program runs with the eager task factory."""
+    return "eager_task_factory" in exercise.topics
 
 
 CATALOGUE: tuple[Misconception, ...] = (
@@ -39,6 +50,10 @@ CATALOGUE: tuple[Misconception, ...] = (
         "`create_task` only schedules the task: it joins the ready queue and takes its first "
         "step when the creating coroutine gives way at an `await` that suspends. Until then the "
         "creator goes on with its own lines.",
+        "With the eager task factory, `create_task` does start the new task at once - but only "
+        "up to its first `await` that suspends (a sleep). There the task gives way, `create_task` "
+        "returns and the creator goes on with its own lines; the rest of the task runs later, "
+        "when the creator gives way in turn.",
     ),
     Misconception(
         "coroutine-runs-concurrently",
@@ -66,6 +81,9 @@ CATALOGUE: tuple[Misconception, ...] = (
         "`gather` wraps every coroutine in a task at once; they all start on the next loop "
         "iteration and run concurrently, taking turns at every `await`. It only returns their "
         "results in the order they were given.",
+        "`gather` wraps every coroutine in a task at once; with the eager task factory each "
+        "starts inside that call, up to its first suspending `await`, and then they run "
+        "concurrently, taking turns. It only returns their results in the order they were given.",
     ),
     Misconception(
         "task-starts-when-awaited",
@@ -73,6 +91,8 @@ CATALOGUE: tuple[Misconception, ...] = (
         "`create_task` schedules the task right away: it runs as soon as the creator gives way "
         "at any `await` that suspends (a sleep, awaiting something else), whether or not "
         "anything ever awaits the task. Awaiting it only waits for it to finish.",
+        "With the eager task factory the task starts inside `create_task` itself, long before "
+        "anything awaits it; awaiting it only waits for it to finish.",
     ),
     Misconception(
         "sleep-blocks",
@@ -95,13 +115,15 @@ class Diagnosis:
 
     misconception: Misconception
     lines: tuple[str, ...]
+    #: The explanation true of the program diagnosed (see `Misconception.why_for`).
+    why: str = ""
 
     def to_json(self) -> dict[str, str]:
         """Plain data for the results JSON."""
         return {
             "id": self.misconception.id,
             "belief": self.misconception.belief,
-            "why": self.misconception.why,
+            "why": self.why or self.misconception.why,
         }
 
 
@@ -140,7 +162,8 @@ def diagnose(
         if blocks is None or score_order(flatten(blocks), truth).fraction >= 1.0:
             continue
         if score_order(predicted, blocks).fraction >= 1.0:
-            found.append(Diagnosis(misconception, tuple(flatten(blocks))))
+            why = misconception.why_for(exercise)
+            found.append(Diagnosis(misconception, tuple(flatten(blocks)), why))
     return found
 
 
@@ -150,9 +173,10 @@ def describe(diagnoses: Sequence[Diagnosis]) -> str:
         return ""
     if len(diagnoses) == 1:
         misconception = diagnoses[0].misconception
+        why = diagnoses[0].why or misconception.why
         return (
             "Misconception: your prediction is exactly what this program would print if "
-            f"{misconception.belief}. In asyncio it does not work that way: {misconception.why}"
+            f"{misconception.belief}. In asyncio it does not work that way: {why}"
         )
     parts = [
         (
@@ -160,5 +184,7 @@ def describe(diagnoses: Sequence[Diagnosis]) -> str:
             "each of these beliefs, and asyncio works otherwise:"
         )
     ]
-    parts.extend(f"- if {d.misconception.belief}: {d.misconception.why}" for d in diagnoses)
+    parts.extend(
+        f"- if {d.misconception.belief}: {d.why or d.misconception.why}" for d in diagnoses
+    )
     return "\n".join(parts)

@@ -2,22 +2,58 @@
 
 The prediction is read as data (`answers.read_prediction`, nothing executed); the truth comes
 from the kit's pristine snippet (`truth.truth_of`). Credit is the order score (see
-`ordering`), and the feedback puts both orders side by side with the first divergence marked.
-A prediction that is not right also gets both timelines (`timeline`) and, when it is exactly
-what a well-known wrong belief produces, that belief named (`misconceptions`).
+`ordering`). What the feedback needs is recorded as data in the credit's details: the
+whole-line comparison, or for a facts quiz (a `PREDICTION` dict of answers) which answers are
+wrong; the prediction and trace the timelines are drawn from; and, when the prediction is
+exactly what a well-known wrong belief produces, that belief (`misconceptions`).
 """
 
 from __future__ import annotations
 
-from grader.feedback import timeline
-from grader.feedback.compare import order_summary, side_by_side
+from functools import cache
+
+from grader.feedback.compare import compare, order_summary
 from grader.grading import misconceptions
 from grader.grading.session import Credit, GradingSession, NotSubmittedError
 from grader.grading.truth import truth_of
+from grader.model import stubs
 from grader.model.answers import AnswerError, read_prediction
 from grader.model.curriculum import Exercise
 from grader.model.errors import FailureKind, LearnerCodeError
-from grader.model.ordering import score_order
+from grader.model.kit import Kit
+from grader.model.ordering import flatten, score_order
+from grader.model.parts import comparison_json
+
+_FACT = " -> "
+
+
+def is_facts_quiz(kit: Kit, exercise: Exercise) -> bool:
+    """True if the exercise's stub asks for a dict of answers (each still `...`)."""
+    return _asks_for_facts(stubs.stub(kit, exercise.file))
+
+
+@cache
+def _asks_for_facts(stub: bytes | None) -> bool:
+    if stub is None:
+        return False
+    try:
+        return read_prediction(stub, "stub").unanswered > 0
+    except AnswerError:
+        return False
+
+
+def _split(line: str) -> tuple[str, str]:
+    question, _, answer = line.rpartition(_FACT)
+    return (question, answer) if question else (line, "")
+
+
+def facts_json(predicted: list[str], actual: list[str]) -> list[dict[str, str | None]]:
+    """Each predicted answer beside what the program prints for the same question."""
+    right = dict(_split(line) for line in actual)
+    return [
+        {"question": question, "yours": yours or "?", "right": right.get(question)}
+        for question, yours in (_split(line) for line in predicted)
+    ]
 
 
 def grade_prediction(session: GradingSession, exercise: Exercise, credit: Credit) -> None:
@@ -32,24 +68,22 @@ def grade_prediction(session: GradingSession, exercise: Exercise, credit: Credit
         raise NotSubmittedError(msg)
     truth = truth_of(session.kit, exercise)
     blocks = truth.blocks
-    score = score_order(list(prediction.lines), blocks)
-    message = order_summary(score)
+    lines = list(prediction.lines)
+    score = score_order(lines, blocks)
     extra: dict[str, object] = {}
     if score.fraction < 1.0:
-        message += "\n\n" + side_by_side(prediction.lines, blocks, score)
-        pictures = timeline.feedback_text(prediction.lines, truth.trace)
-        message += "\n\n" + pictures
+        if is_facts_quiz(session.kit, exercise):
+            extra["facts"] = facts_json(lines, flatten(blocks))
+        else:
+            extra["comparison"] = comparison_json(compare(lines, blocks, score))
+            extra["timeline"] = True
         diagnoses = misconceptions.diagnose(session.kit, exercise, prediction.lines, blocks)
-        if diagnoses:
-            message += "\n\n" + misconceptions.describe(diagnoses)
-        extra = {
-            "timeline_text": pictures,
-            "misconceptions": [diagnosis.to_json() for diagnosis in diagnoses],
-        }
+        extra["misconceptions"] = [diagnosis.to_json() for diagnosis in diagnoses]
     credit.award(
         score.fraction,
-        message,
-        predicted=list(prediction.lines),
+        order_summary(score),
+        attempted=True,
+        predicted=lines,
         actual=[{"lines": list(block.lines), "unordered": block.unordered} for block in blocks],
         trace=truth.trace,
         **extra,

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from grader.feedback.compare import side_by_side
-from grader.grading.session import GradingSession
+from grader.feedback.compare import compare
+from grader.feedback.compose import stderr_warnings
+from grader.grading.session import GradingSession, OrderMismatchError
 from grader.grading.truth import pristine_source
 from grader.model.curriculum import Exercise
 from grader.model.errors import HANG_KINDS, FailureKind, LearnerCodeError
@@ -79,6 +80,13 @@ class Learner:
                     REFUSED,
                 ) from None
             raise
+        # Python's own complaints about the learner's code become feedback (a coroutine never
+        # awaited, a task destroyed while pending): read from the run, in this process.
+        found = [*run.warnings, *stderr_warnings(run.stderr)]
+        if found:
+            details = self.session.details.setdefault(self.exercise.id, {})
+            known = details.setdefault("python_warnings", [])
+            known.extend(text for text in found if text not in known)
         disagreement = helpers_disagree(run, [*args, *kwargs.values()])
         if disagreement:
             msg = (
@@ -162,13 +170,10 @@ def expect_order(
     blocks = [item if isinstance(item, Block) else Block((str(item),)) for item in expected]
     score = score_order(run.lines, blocks)
     if score.fraction < 1.0:
-        pytest.fail(
-            f"{what}: the order is not the one required.\n\n"
-            + side_by_side(
-                run.lines, blocks, score, left_title="your code printed", right_title="expected"
-            ),
-            pytrace=False,
+        comparison = compare(
+            run.lines, blocks, score, left_title="your code printed", right_title="expected"
         )
+        raise OrderMismatchError(f"{what}: the order is not the one required.", comparison)
     if reference is not None and reference.lines == run.lines:
         mine, theirs = task_groups(run), task_groups(reference)
         if set(mine.values()) != set(theirs.values()):

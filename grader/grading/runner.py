@@ -14,6 +14,7 @@ import pytest
 
 from grader.grading.session import GradingSession
 from grader.model import kit_schema
+from grader.model.ids import unknown_message
 from grader.model.kit import Kit, KitError, UsageError
 from grader.model.results import GradeReport
 
@@ -27,7 +28,8 @@ def grade(kit: Kit, submission: Path, only: set[str] | None) -> GradeReport:
     known = {exercise.id for exercise in exercises}
     unknown = sorted((only or set()) - known)
     if unknown:
-        msg = f"unknown exercise id(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        ids = [exercise.id for exercise in exercises]
+        msg = " ".join(unknown_message(wanted, ids) for wanted in unknown)
         raise UsageError(msg)
     session = GradingSession(kit, exercises, submission.resolve(), only)
     # Only the plugins the grader names: nothing from the environment or site-packages.

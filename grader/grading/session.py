@@ -11,16 +11,19 @@ ever runs in the sandbox children that the tests start.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
+from grader.feedback.compose import compose, program_attempted
+from grader.feedback.text import render
+from grader.model import stubs
 from grader.model.curriculum import Exercise
 from grader.model.errors import LearnerCodeError
 from grader.model.kit import Kit, KitError
+from grader.model.parts import Comparison, ExerciseFeedback, comparison_json
 from grader.model.results import ExerciseResult, GradeReport, ItemResult
 from grader.sandbox.intake import read_submission_file
 from grader.sandbox.isolation import probe
@@ -35,6 +38,14 @@ NO_CHILD_RAN = "none"
 
 class NotSubmittedError(Exception):
     """The exercise's file is missing, or its answer is still the stub's blank."""
+
+
+class OrderMismatchError(pytest.fail.Exception):  # type: ignore[misc, name-defined]
+    """A check failed on the order of printed lines; carries the comparison as data."""
+
+    def __init__(self, message: str, comparison: Comparison) -> None:
+        super().__init__(message, pytrace=False)
+        self.comparison = comparison
 
 
 @dataclass
@@ -182,6 +193,9 @@ class GradingSession:
             elif excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
                 message = getattr(error, "msg", None) or str(error)
                 result = ItemResult(name, points, 0.0, "failed", message.strip())
+                if isinstance(error, OrderMismatchError):
+                    found = self.details.setdefault(exercise_id, {}).setdefault("comparisons", {})
+                    found[name] = comparison_json(error.comparison)
             else:
                 summary = f"{type(error).__name__}: {error}"
                 self.internal_errors.append(f"{item.nodeid}: {summary}")
@@ -232,6 +246,9 @@ class GradingSession:
             status = "partial"
         else:
             status = "failed"
+        details = self.details.get(exercise.id, {})
+        parts = compose_feedback(self, exercise, status, items, details, score, max_score)
+        details["feedback"] = parts.to_json()
         return ExerciseResult(
             id=exercise.id,
             file=exercise.file,
@@ -240,34 +257,44 @@ class GradingSession:
             score=score,
             max_score=max_score,
             status=status,
-            feedback=compose_feedback(exercise, status, items),
+            feedback=render(parts),
             items=items,
-            details=self.details.get(exercise.id, {}),
+            details=details,
         )
 
 
-def compose_feedback(exercise: Exercise, status: str, items: list[ItemResult]) -> str:
-    """The learner's feedback: what went wrong, the hint, and (after an attempt) the why."""
-    if status == "skipped":
-        return (
-            f"Skipped: this exercise needs Python {exercise.python_label} or newer "
-            f"(grading ran on {sys.version_info.major}.{sys.version_info.minor})."
+def compose_feedback(  # noqa: PLR0917 - the whole outcome of one exercise
+    session: GradingSession,
+    exercise: Exercise,
+    status: str,
+    items: list[ItemResult],
+    details: dict[str, Any],
+    score: float,
+    max_score: float,
+) -> ExerciseFeedback:
+    """The learner's feedback as parts: what went wrong, the hint, and (after an attempt) why."""
+    if exercise.kind == "predict":
+        attempted = details.get("attempted") is True
+    else:
+        try:
+            source: bytes | None = session.submission.source(exercise)
+        except (NotSubmittedError, LearnerCodeError, OSError):
+            source = None
+        # No file to read, yet checks ran: they did not need it (nothing says it is a stub).
+        attempted = (
+            program_attempted(source, stubs.stub(session.kit, exercise.file))
+            if source is not None
+            else status not in {"not-submitted", "skipped"}
         )
-    if status == "not-submitted":
-        reason = next((item.message for item in items if item.message), "not attempted yet")
-        return f"Not submitted: {reason}.\nHint: {exercise.hint}"
-    parts: list[str] = []
-    messages = list(dict.fromkeys(item.message for item in items if item.message))
-    # Show one failure in full: it is what to fix first, and a list of every hidden variant
-    # would hand out the hidden tests.
-    if messages:
-        parts.append(messages[0])
-    if len(messages) > 1:
-        parts.append(f"({len(messages) - 1} more check(s) of this exercise did not pass.)")
-    if status != "passed":
-        parts.append(f"Hint: {exercise.hint}")
-    parts.append(f"Why: {exercise.explanation}")
-    return "\n\n".join(parts)
+    return compose(
+        exercise,
+        status,
+        items,
+        details,
+        score=score,
+        max_score=max_score,
+        attempted=attempted,
+    )
 
 
 def exercise_of(item: pytest.Item) -> str:

@@ -3,4 +3,6 @@
 Nothing here runs code or starts a process; it imports only the standard library and itself.
 The one atomic write (`fsutil`), the one reader of `PREDICTION` (`answers`), the one order
 match (`ordering`) and the one Enum of failure kinds (`errors`) live here so no layer copies them.
+The feedback parts (`parts`: data, rendered above), id suggestions (`ids`), the pristine stubs
+(`stubs`, `stubs.json`) and the learner's state file (`state`) are vocabulary too.
 """

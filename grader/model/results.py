@@ -3,6 +3,8 @@
 One model feeds every output (terminal table, JSON, and later JUnit, Gradescope, CSV). The JSON
 layout is stable and documented in the README: top-level `score`, `max_score`, `exercises` in
 curriculum order, each with `id`, `file`, `kind`, `score`, `max_score`, `status`, `feedback`.
+`feedback` is plain text; `details["feedback"]` holds the same feedback as parts
+(`model.parts.ExerciseFeedback.to_json`), which every other output renders from.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from grader.model import parts as feedback_parts
 from grader.model.fsutil import atomic_write
+from grader.model.parts import ExerciseFeedback
 
 STATUSES = ("passed", "partial", "failed", "error", "not-submitted", "skipped")
 SCHEMA_VERSION = 1
@@ -44,6 +48,24 @@ class ExerciseResult:
     feedback: str
     items: list[ItemResult] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> ExerciseFeedback:
+        """The feedback as parts (rebuilt from `details`; a report without them: the text)."""
+        data = self.details.get("feedback")
+        fields = {
+            "id": self.id,
+            "title": self.title,
+            "file": self.file,
+            "kind": self.kind,
+            "status": self.status,
+            "score": self.score,
+            "max_score": self.max_score,
+            "feedback": self.feedback,
+        }
+        if isinstance(data, dict):
+            return feedback_parts.from_json(data, fields, self.details)
+        return feedback_parts.legacy(fields)
 
     def to_json(self) -> dict[str, Any]:
         """The exercise's JSON object (items included for tools that want detail)."""

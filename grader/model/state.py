@@ -1,4 +1,4 @@
-"""The learner's small state file at the kit root: hints seen, the exercise to do next.
+"""The learner's small state file at the kit root: hints seen, last results, the next exercise.
 
 `nox -s hint` remembers which hint of an exercise was shown, and `nox -s grade` which exercise
 to open next; both read and write `.kit-state.json` (git-ignored) through `KitState`. A missing
@@ -50,6 +50,18 @@ class KitState:
     def set_hints_seen(self, exercise_id: str, seen: int) -> None:
         """Remember how many hints of this exercise were shown."""
         self._hints()[exercise_id] = seen
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        """The last grading's result per exercise id (status, score, max_score, when)."""
+        found = self.data.get("results")
+        if not isinstance(found, dict):
+            found = self.data["results"] = {}
+        return {key: value for key, value in found.items() if isinstance(value, dict)}
+
+    def set_result(self, exercise_id: str, result: dict[str, Any]) -> None:
+        """Remember the latest grading of one exercise."""
+        self.results()  # make sure the table exists
+        self.data["results"][exercise_id] = result
 
     @property
     def next_exercise(self) -> str | None:

@@ -48,6 +48,8 @@ class Run:
     warnings: tuple[str, ...] = ()
     isolation: str = ""
     wall_seconds: float = 0.0
+    #: What the child wrote to stderr (cleaned, capped): asyncio logs some complaints there.
+    stderr: str = ""
 
     @property
     def lines(self) -> list[str]:
@@ -180,7 +182,12 @@ def _run(
         ),
         isolation=outcome.isolation,
         wall_seconds=outcome.wall_seconds,
+        stderr=outcome.stderr[-_STDERR_KEPT:],
     ), keep
+
+
+#: The tail of a finished run's stderr kept with it (warnings are short and come last).
+_STDERR_KEPT = 4096
 
 
 def _kind(outcome: spawn.ChildOutcome) -> FailureKind:
