@@ -30,6 +30,7 @@ import json
 import os
 import runpy
 import sys
+import threading
 import traceback
 import warnings
 from typing import Any
@@ -231,21 +232,28 @@ def _graded_policy(recorder: TraceRecorder, options: dict[str, Any]) -> VirtualC
     return _GradedPolicy(observer=RecorderHandle(recorder), **options)
 
 
-#: Modules whose classes the harness relies on: learner code that changes one of them (even
-#: through a public name, `asyncio.BaseEventLoop.call_soon = ...`) changes how asyncio runs.
-_WATCHED_PREFIXES = ("asyncio", "concurrent", "threading", "selectors", "heapq", "kitrt")
-
-
 def _class_snapshot() -> dict[type, dict[str, Any]]:
+    """The classes whose methods the harness relies on while it records, as they are now.
+
+    Learner code that changes one of them (even through a public name reachable from a module
+    view, `asyncio.BaseEventLoop.call_soon = ...`) changes how the loop runs or records: the
+    loop's whole class hierarchy, the policy, timers, the selector, threads and the kit's own
+    recording classes. Other classes (locks, queues, executors: importing the thread pool just
+    to watch it would cost every run milliseconds) change behaviour, which is then recorded as
+    it happened.
+    """
+    import selectors
+
+    roots: list[type] = [
+        _GradedLoop, _GradedPolicy, RecorderHandle, LineCapture, TraceRecorder,
+        asyncio.Handle, asyncio.TimerHandle, selectors.DefaultSelector,
+        threading.Thread, threading.Event,
+    ]  # fmt: skip
     snapshot: dict[type, dict[str, Any]] = {}
-    for name, module in list(sys.modules.items()):
-        if not name.startswith(_WATCHED_PREFIXES) or module is None:
-            continue
-        for value in list(vars(module).values()):
-            if isinstance(value, type) and value not in snapshot:
-                snapshot[value] = dict(vars(value))
-    for value in (VirtualClockLoop, _GradedLoop, LineCapture, RecorderHandle, TraceRecorder):
-        snapshot[value] = dict(vars(value))
+    for root in roots:
+        for cls in root.__mro__:
+            if cls is not object and cls not in snapshot:
+                snapshot[cls] = dict(vars(cls))
     return snapshot
 
 
