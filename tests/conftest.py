@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +11,31 @@ from typing import Any
 
 import pytest
 
-from grader.curriculum import Exercise, load
-from grader.kit import Kit
+from grader.model.curriculum import Exercise, load
+from grader.model.curriculum import course as load_course
+from grader.model.kit import Kit
 from grader.runtime.virtual_loop import VirtualClockLoop
 
 ROOT = Path(__file__).resolve().parent.parent
+# The kit's own tests run on every Python from 3.10 to 3.13, not only on the class's declared
+# one: batches they start grade anyway (and warn). tests/test_class_python.py checks the refusal.
+os.environ.setdefault("ASYNCIO_KIT_ANY_PYTHON", "1")
+# `release` and `gradescope build` run the full check-kit first (half a minute); the suite builds
+# many handouts, so they check the schema only, and test_kit_check.py runs the full one once.
+os.environ.setdefault("ASYNCIO_KIT_SCHEMA_CHECK_ONLY", "1")
+
+
+def _on_class_python() -> bool:
+    declared = load_course(ROOT / "exercises" / "info.toml").python
+    return declared is None or declared == sys.version_info[:2]
+
+
+#: The classroom fault suite (many real batches: signals, full disks, LMS exports) runs on the
+#: class's declared Python in `nox -s tests`, on every Python in `nox -s classroom`.
+slow_classroom = pytest.mark.skipif(
+    not (_on_class_python() or os.environ.get("ASYNCIO_KIT_SLOW_CLASSROOM") == "1"),
+    reason="classroom fault suite: runs on the class's Python, or in nox -s classroom",
+)
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
@@ -71,9 +92,9 @@ collect_ignore = ["hostile"]
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Which isolation layer sandbox children get on this machine (the CLI probes the same)."""
-    from grader import isolation  # noqa: PLC0415 - probed only when the header is shown
+    from grader.sandbox.isolation import probe  # noqa: PLC0415 - probed only when the header is shown
 
-    layer = isolation.current()
+    layer = probe.current()
     header = [f"sandbox isolation: {layer.name}"]
     header += [f"  (not available: {note})" for note in layer.notes]
     return header

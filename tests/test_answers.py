@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.answers import AnswerError, read_prediction
+from grader.model.answers import AnswerError, read_prediction
 
 
 def test_a_list_of_lines_is_read_without_running_the_file(tmp_path) -> None:

@@ -12,6 +12,7 @@ import csv
 import io
 import os
 import shutil
+import sys
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,13 +22,13 @@ import pytest
 from conftest import run_grader
 from rich.console import Console
 
-from grader.answers import read_prediction
 from grader.classroom import batch, intake
-from grader.classroom.feedback_md import safe_filename
 from grader.classroom.grading import GradingError
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.results import GradeReport
+from grader.feedback.markdown import safe_filename
+from grader.model.answers import read_prediction
+from grader.model.curriculum import Exercise, course
+from grader.model.kit import Kit
+from grader.model.results import GradeReport
 
 
 @dataclass
@@ -257,9 +258,10 @@ def build_class(  # noqa: PLR0915 - the whole class in one place, upload by uplo
     _write_folder(subs / "xu", solved)
     (subs / "xu.zip").write_bytes(_zip_bytes(solved))
     expect["xu"] = Expect("error", "two uploads")
+    # A Moodle folder: keyed by its participant id, the name beside it.
     lms = "Ye, Jun_12345_assignsubmission_file_"
     _write_folder(subs / lms, {p2.file: solved[p2.file]}, "exercises/")
-    expect[lms] = Expect(scores={p2.id: float(p2.points)})
+    expect["12345"] = Expect(scores={p2.id: float(p2.points)})
 
     # What an export leaves around that is not an upload.
     (subs / ".DS_Store").write_bytes(b"\0\0")
@@ -294,7 +296,7 @@ def graded_class(
 STUDENTS = [
     "ada", "babbage", "curie", "dijkstra", "euler", "fermi", "gauss", "hopper", "ito", "jackson",
     "kahan", "lovelace", "mirzakhani", "noether", "ohm", "pascal", "quine", "ramanujan",
-    "shannon", "turing", "ulam", "volta", "watt.txt", "xu", "Ye, Jun_12345_assignsubmission_file_",
+    "shannon", "turing", "ulam", "volta", "watt.txt", "xu", "12345",
 ]  # fmt: skip
 
 
@@ -305,14 +307,32 @@ def test_every_upload_has_exactly_one_row(graded_class: ClassBatch) -> None:
 
 def test_header_lists_every_exercise_in_curriculum_order(graded_class: ClassBatch) -> None:
     ids = [e.id for e in graded_class.curriculum]
-    assert graded_class.header == ["student", *ids, "total", "max", "status", "error"]
+    assert graded_class.header == [
+        "student",
+        "name",
+        *ids,
+        "total",
+        "max",
+        "status",
+        "error",
+        "notes",
+        "python",
+        "class_python",
+        "run",
+    ]
+    assert graded_class.rows["12345"]["name"] == "Ye, Jun"
+    assert len({row["run"] for row in graded_class.rows.values()}) == 1
 
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_row(graded_class: ClassBatch, student: str) -> None:
     expect = graded_class.expect[student]
     row = graded_class.rows[student]
-    maximum = sum(e.points for e in graded_class.picks.supported)
+    # The class's maximum from its declared Python; what this Python can grade when the kit's
+    # tests run on another one (batch then warns).
+    declared = course(Kit.installed().curriculum_file).python
+    here = sys.version_info[:2] if declared != sys.version_info[:2] else declared
+    maximum = sum(e.points for e in graded_class.curriculum if e.supported(here))
     assert row["status"] == expect.status, row
     assert float(row["max"]) == maximum
     if expect.status == "error":
@@ -335,8 +355,10 @@ def test_feedback_file(graded_class: ClassBatch, student: str) -> None:
     expect = graded_class.expect[student]
     row = graded_class.rows[student]
     path = graded_class.out / "feedback" / f"{safe_filename(student)}.md"
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith(f"# Feedback: {student}\n")
+    marker, text = path.read_text(encoding="utf-8").split("\n", 1)
+    assert marker == f"<!-- asyncio-kit run {row['run']} -->"
+    who = f"{row['name']} ({student})" if row["name"] else student
+    assert text.startswith(f"# Feedback: {who}\n")
     if expect.status == "error":
         assert "could not be graded" in text
         assert row["error"].replace("<", "&lt;") in text
@@ -415,11 +437,16 @@ def test_rerun_reuses_unchanged_uploads_and_regrades_changed_ones(
     first = run()
     assert set(first) == set(keep)
     assert not [line for line in first.values() if "reused" in line]
-    gradebook = (out / "grades.csv").read_text(encoding="utf-8")
+
+    def without_run_id() -> list[list[str]]:
+        with (out / "grades.csv").open(encoding="utf-8", newline="") as handle:
+            return [row[:-1] for row in csv.reader(handle)]  # `run` is the last column
+
+    gradebook = without_run_id()
     second = run()
     assert all("unchanged, reused" in second[s] for s in ("ada", "fermi", "hopper"))
     assert "NOT GRADED" in second["ohm"]
-    assert (out / "grades.csv").read_text(encoding="utf-8") == gradebook
+    assert without_run_id() == gradebook
     # A student hands in again: only that upload is graded again.
     (subs / "ada" / p.file).write_bytes((kit.exercises / p.file).read_bytes())
     third = run()

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
-from grader.answers import AnswerError, read_prediction
-from grader.bench import cli, cohort, figures, naive, procs, synth
-from grader.curriculum import Exercise
-from grader.kit import Kit
+from grader.bench import cli, cohort, figures, naive, procs, ratios, synth, tables
+from grader.model.answers import AnswerError, read_prediction
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 ROOT = Path(__file__).resolve().parent.parent
 ONLY = ["tasks-await", "sleep0-take-turns"]
@@ -327,6 +328,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
             str(out),
             "--keep",
             str(work / "keep"),
+            "--no-ratios",  # measured by the test of `ratios` below, on a smaller scale
         ],
         cwd=ROOT,
         capture_output=True,
@@ -456,7 +458,7 @@ def test_the_tables_are_printed_and_can_be_shown_again(
         check=False,
     )
     assert shown.returncode == 0, shown.stderr
-    assert "Targets (issue 6)" in shown.stdout
+    assert "Targets for grading speed" in shown.stdout
     assert "sleep0-take-turns" in shown.stdout
 
 
@@ -475,3 +477,44 @@ def test_bad_options_are_usage_errors(args: list[str]) -> None:
     )
     assert completed.returncode == 2
     assert "usage error" in completed.stdout or "error:" in completed.stderr
+
+
+def test_watch_latency_is_measured_from_save_to_feedback(tmp_path: Path) -> None:
+    row = ratios.watch_latency(ROOT, tmp_path, env=ratios.environment(), saves=2)
+    assert row.get("failures") == 0, row
+    assert len(row["runs_s"]) == 2
+    assert all(seconds > 0 for seconds in row["runs_s"])
+
+
+def test_a_distinct_class_makes_every_upload_unique(tmp_path: Path) -> None:
+    rows = ratios.distinct_class(ROOT, tmp_path, (1, 2), env=ratios.environment())
+    assert [row["n"] for row in rows] == [1, 2]
+    assert all(row["status"] == "measured" for row in rows), rows
+    grades = (tmp_path / "n2" / "grades.csv").read_text(encoding="utf-8")
+    assert grades.count("student000") == 2  # two rows: no upload was taken for another
+    summary = ratios._distinct_ratios(rows, unit=0.05)
+    assert summary["marginal_per_upload_s"] is not None
+    assert summary["rows"][0]["ratio"] == pytest.approx(rows[0]["per_upload_s"] / 0.05)
+
+
+def test_the_ratio_table_reads_each_figure_against_its_ceiling() -> None:
+    row = {"median_s": 0.3, "runs_s": [0.3], "failures": 0, "ratio": 3.0}
+    data = {
+        "unit_s": 0.1,
+        "root": True,
+        "rows": {
+            "cold_start": {"median_s": 0.1},
+            "curriculum": row,
+            "watch": {**row, "ratio": 3.0},
+        },
+        "user": {"status": "skipped", "reason": "not root"},
+        "distinct_class": {"rows": [], "marginal_per_upload_s": None, "marginal_ratio": None},
+    }
+    console = Console(width=160, record=True)
+    console.print(tables.ratio_table(data))
+    text = console.export_text()
+    assert "whole curriculum" in text
+    assert "3.0x" in text
+    assert "not root" in text
+    watch_line = next(line for line in text.splitlines() if "warm watch" in line)
+    assert "miss" in watch_line  # 3x is over the 2x ceiling

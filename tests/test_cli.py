@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import ROOT, run_grader
 
-from grader.curriculum import by_id, load
+from grader.model.curriculum import by_id, load
 
 
 def test_usage_errors_exit_2_with_a_message(tmp_path: Path) -> None:

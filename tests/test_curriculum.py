@@ -1,10 +1,10 @@
-"""The curriculum agrees with itself: metadata, stubs, solutions, hidden tests, README, issue 3.
+"""The curriculum agrees with itself: metadata, stubs, solutions, hidden tests, README, topics.
 
 `exercises/info.toml` is the one list of exercises. These tests check that every entry has its
 stub and its solution, that the two differ only between the TODO markers, that each docstring
 tells the learner how to grade it, that the hidden tests of each exercise add up to its points,
 that hard-coding a produce exercise's visible output does not pass, that the README's table is
-the curriculum, and that every experiment issue 3 asks for is an exercise.
+the curriculum, and that every experiment the kit sets out to teach is an exercise.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from conftest import grade_to_json
 
-from grader.answers import read_prediction
-from grader.curriculum import Exercise, load
-from grader.kit import Kit
-from grader.runs import execute
+from grader.model.answers import read_prediction
+from grader.model.curriculum import Exercise, load
+from grader.model.kit import Kit, KitError
+from grader.sandbox.runs import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 KIT = Kit(ROOT)
@@ -28,8 +28,8 @@ CURRICULUM = load(KIT.curriculum_file)
 BY_ID = {exercise.id: exercise for exercise in CURRICULUM}
 PRODUCE = [exercise for exercise in CURRICULUM if exercise.kind == "produce"]
 
-#: Issue 3, item by item: the exercises that cover each experiment.
-ISSUE_3: dict[int, tuple[str, ...]] = {
+#: The experiments the kit sets out to teach, one by one, and the exercises that cover each.
+EXPERIMENTS: dict[int, tuple[str, ...]] = {
     1: ("basics-vocabulary",),  # iscoroutinefunction, iscoroutine, isinstance(x, Future), ...
     2: ("tasks-await",),  # create_task then await task
     3: ("tasks-not-awaited",),  # the same without await task
@@ -48,12 +48,12 @@ ISSUE_3: dict[int, tuple[str, ...]] = {
     16: ("eager-forgotten-task", "eager-count-numbers"),  # eager_task_factory (3.12+)
     17: ("blocking-predict", "blocking-to-thread"),  # blocking time.sleep: predict, then fix
     18: ("timeout-wait-for", "timeout-block"),  # wait_for / asyncio.timeout
-    # Beyond the issue's list: what sleep(0) does, as a prediction (so a learner who believes
+    # Beyond the original list: what sleep(0) does, as a prediction (so a learner who believes
     # "sleep(0) does nothing" can be told so by the misconception diagnosis).
     19: ("sleep0-predict",),
 }
-#: The items the issue asks for as *produce* exercises (17 is a predict and a produce).
-ISSUE_3_PRODUCE = {9, 10, 11, 12}
+#: The experiments taught as *produce* exercises (17 is a predict and a produce).
+PRODUCE_EXPERIMENTS = {9, 10, 11, 12}
 
 #: What an exercise uses that an older Python lacks, and the Python it then needs.
 NEWER_APIS = {
@@ -89,19 +89,19 @@ def _each(exercises: list[Exercise] | tuple[Exercise, ...] = CURRICULUM) -> Any:
     return pytest.mark.parametrize("exercise", exercises, ids=[e.id for e in exercises])
 
 
-# --- issue 3 ---------------------------------------------------------------------------------
-def test_every_issue_item_has_its_exercises() -> None:
-    assert sorted(ISSUE_3)[:18] == list(range(1, 19))
-    named = [exercise_id for ids in ISSUE_3.values() for exercise_id in ids]
+# --- the experiments -----------------------------------------------------------------------------
+def test_every_experiment_has_its_exercises() -> None:
+    assert sorted(EXPERIMENTS)[:18] == list(range(1, 19))
+    named = [exercise_id for ids in EXPERIMENTS.values() for exercise_id in ids]
     unknown = sorted(set(named) - set(BY_ID))
     assert not unknown, f"the table names exercises that do not exist: {unknown}"
-    assert sorted(named) == sorted(BY_ID), "every exercise should answer exactly one issue item"
+    assert sorted(named) == sorted(BY_ID), "every exercise should answer exactly one experiment"
 
 
-@pytest.mark.parametrize("item", sorted(ISSUE_3))
-def test_each_issue_item_has_the_kind_it_asks_for(item: int) -> None:
-    kinds = sorted(BY_ID[exercise_id].kind for exercise_id in ISSUE_3[item])
-    if item in ISSUE_3_PRODUCE:
+@pytest.mark.parametrize("item", sorted(EXPERIMENTS))
+def test_each_experiment_has_the_kind_it_asks_for(item: int) -> None:
+    kinds = sorted(BY_ID[exercise_id].kind for exercise_id in EXPERIMENTS[item])
+    if item in PRODUCE_EXPERIMENTS:
         assert kinds == ["produce"]
     elif item == 17:
         assert kinds == ["predict", "produce"]
@@ -284,3 +284,22 @@ def test_readme_lists_the_curriculum_as_a_table() -> None:
         assert kind == exercise.kind
         assert points == str(exercise.points)
         assert python == f"{exercise.python_label}+"
+
+
+# --- the schema version ---------------------------------------------------------------------
+def test_the_curriculum_declares_the_schema_the_grader_reads() -> None:
+    text = KIT.curriculum_file.read_text(encoding="utf-8")
+    assert re.search(r"^format_version = 1$", text, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"), [("", "None"), ("format_version = 2", "2"), ('format_version = "1"', "'1'")]
+)
+def test_an_unknown_or_missing_schema_version_is_a_broken_kit(
+    tmp_path: Path, line: str, shown: str
+) -> None:
+    text = KIT.curriculum_file.read_text(encoding="utf-8")
+    info = tmp_path / "info.toml"
+    info.write_text(text.replace("format_version = 1", line, 1), encoding="utf-8")
+    with pytest.raises(KitError, match=rf"format_version must be 1 .*, not {re.escape(shown)}"):
+        load(info)

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader import hints, progress
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.results import ExerciseResult, GradeReport
+from grader.commands import hint as hints
+from grader.feedback import progress
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
+from grader.model.results import ExerciseResult, GradeReport
+from grader.model.state import KitState
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -183,13 +185,13 @@ def test_full_grading_of_the_kits_exercises_remembers_what_is_next(
     results[1] = _result(curriculum[1].id, "failed")
     whole = GradeReport(str(small.exercises), results)
     assert progress.remember(whole, progress.progress_of(whole, total), small)
-    assert hints.KitState.of(small).next_exercise == curriculum[1].id
+    assert KitState.of(small).next_exercise == curriculum[1].id
     # Grading one exercise, or another folder, says nothing about the whole.
     part = GradeReport(str(small.exercises), results[:1])
     assert not progress.remember(part, progress.progress_of(part, total), small)
     elsewhere = GradeReport(str(tmp_path / "other"), results)
     assert not progress.remember(elsewhere, progress.progress_of(elsewhere, total), small)
-    assert hints.KitState.of(small).next_exercise == curriculum[1].id
+    assert KitState.of(small).next_exercise == curriculum[1].id
 
 
 def test_grade_ends_with_progress_and_the_next_file(kit: Kit, tmp_path: Path) -> None:

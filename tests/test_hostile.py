@@ -41,8 +41,9 @@ from typing import Any
 
 import pytest
 
-from grader import isolation
-from grader.curriculum import Exercise, load
+from grader.model.curriculum import Exercise, load
+from grader.sandbox.isolation import layers as isolation
+from grader.sandbox.isolation import probe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 SUITE_LIMITS = "wall_seconds=3,cpu_seconds=1"
 WORKERS = 3
+#: The suite grades every case once, up front (a shared fixture): on a loaded machine that takes
+#: minutes, past pytest-timeout's default, which is a backstop here, not the guard.
+pytestmark = pytest.mark.timeout(1800)
 CURRICULUM = load(ROOT / "exercises" / "info.toml")
 BY_ID = {exercise.id: exercise for exercise in CURRICULUM}
 #: Where a surviving process or a stray file would show up.
@@ -230,7 +234,7 @@ def _kit_marks(marker: str) -> list[str]:
     watched = [
         ROOT / "README.md",
         *ROOT.joinpath("solutions").rglob("*.py"),
-        *ROOT.joinpath("grader", "hidden").glob("*.py"),
+        *ROOT.joinpath("grader", "grading", "hidden").glob("*.py"),
     ]
     for path in watched:
         with contextlib.suppress(OSError):
@@ -328,7 +332,7 @@ def run_case(case: Case, base: Path, extra_env: dict[str, str] | None = None) ->
 @pytest.fixture(scope="session")
 def layer() -> isolation.Layer:
     """The layer this machine gives children (the CLI probes the same way)."""
-    return isolation.current()
+    return probe.current()
 
 
 FLOOR = {isolation.ENV_VAR: "rlimits"}

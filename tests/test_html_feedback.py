@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from grader import html_feedback, timeline
 from grader.classroom.grading import report_from_json
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.results import GradeReport
-from grader.svg_timeline import to_svg
+from grader.feedback import html as html_feedback
+from grader.feedback import timeline
+from grader.feedback.svg import to_svg
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
+from grader.model.results import GradeReport
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "<script>alert('x')</script> & <b>bold</b>"

@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
-from grader import isolation, sandbox
 from grader.runtime import confine
+from grader.sandbox import spawn
+from grader.sandbox.isolation import layers as isolation
+from grader.sandbox.isolation import probe, procfs
+from grader.sandbox.limits import Limits
 
 REQUEST: dict[str, Any] = {
     "mode": "call",
@@ -38,11 +41,11 @@ MACHINE = isolation.candidates(
 
 def run(layer: isolation.Layer, source: str, *args: Any, **limits: Any) -> dict[str, Any]:
     """Run `main(*args)` of `source` under `layer`; return the checked result."""
-    outcome = sandbox.run_child_in(
+    outcome = spawn.run_child_in(
         layer,
         {**REQUEST, "args": list(args)},
         source.encode(),
-        limits=sandbox.Limits(**limits) if limits else None,
+        limits=Limits(**limits) if limits else None,
     )
     assert outcome.result is not None, (outcome.problem, outcome.stderr)
     assert outcome.isolation == layer.name
@@ -59,7 +62,7 @@ def returned(layer: isolation.Layer, source: str, *args: Any) -> Any:
 def available() -> dict[tuple[str, ...], str | None]:
     """For every combination worth trying here: None if it works, else why not."""
     return {
-        combo: isolation._probe(isolation.Layer(combo, confine.abi(), *_tools()))
+        combo: probe.probe(isolation.Layer(combo, confine.abi(), *_tools()))
         for combo in MACHINE
         if combo
     }
@@ -154,8 +157,8 @@ def test_an_unknown_layer_name_is_noted_and_ignored(monkeypatch: pytest.MonkeyPa
 
 def test_forcing_the_floor_gives_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(isolation.ENV_VAR, "rlimits")
-    monkeypatch.setattr(isolation, "_current", None)
-    layer = isolation.current()
+    monkeypatch.setattr(probe, "_current", None)
+    layer = probe.current()
     assert layer.name == "rlimits"
     assert returned(layer, "import os\ndef main():\n    return os.getpid() > 1\n") is True
 
@@ -199,7 +202,7 @@ def test_verify_accepts_a_layer_that_holds() -> None:
 def test_this_machine_gets_the_strongest_layer_it_offers(
     available: dict[tuple[str, ...], str | None],
 ) -> None:
-    layer = isolation.choose()
+    layer = probe.choose()
     assert set(layer.components) <= set(isolation.COMPONENTS)
     working = [combo for combo, problem in available.items() if problem is None]
     expected = working[0] if working and isolation.requested() is None else None
@@ -214,7 +217,7 @@ def test_the_ci_machine_gets_every_layer() -> None:
         pytest.skip("needs root, util-linux unshare and Landlock (as on CI)")
     if isolation.requested() is not None:
         pytest.skip(f"{isolation.ENV_VAR} limits the layers")
-    assert isolation.choose().name == "uid+mntns+netns+pidns+landlock"
+    assert probe.choose().name == "uid+mntns+netns+pidns+landlock"
 
 
 @pytest.mark.parametrize("combo", [c for c in MACHINE if c], ids="+".join)
@@ -271,7 +274,7 @@ def main(path):
 
 
 @pytest.mark.parametrize("component", ["mntns", "landlock"])
-@pytest.mark.parametrize("secret", ["solutions", "grader/hidden/__init__.py", "README.md"])
+@pytest.mark.parametrize("secret", ["solutions", "grader/grading/hidden/__init__.py", "README.md"])
 def test_the_kit_cannot_be_read(
     available: dict[tuple[str, ...], str | None], component: str, secret: str
 ) -> None:
@@ -371,7 +374,7 @@ def test_a_fresh_uid_per_child_and_no_groups(available: dict[tuple[str, ...], st
     layer = layer_with(available, "uid")
     source = "import os\ndef main():\n    return [os.getuid(), os.getgid(), os.getgroups()]\n"
     first, second = returned(layer, source), returned(layer, source)
-    assert first[0] >= isolation.UID_BASE
+    assert first[0] >= procfs.UID_BASE
     assert first[1] == first[0]
     assert first[2] == []
     assert first[0] != second[0]
@@ -397,7 +400,7 @@ def main():
 """
     children, error = returned(layer, source)
     assert error == "BlockingIOError"
-    assert children < sandbox.Limits().processes
+    assert children < Limits().processes
 
 
 def test_a_pid_namespace_makes_the_child_its_first_process(

@@ -9,10 +9,10 @@ import pytest
 from conftest import run_grader
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from grader.classroom.junit import write_junit
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.results import ExerciseResult, GradeReport
+from grader.feedback.junit import write_junit
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
+from grader.model.results import ExerciseResult, GradeReport
 
 
 def _cases(path: Path) -> list[TestCase]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from grader.curriculum import Exercise
+from grader.model.curriculum import Exercise
 
 
 def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import misconceptions
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.runs import execute
+from grader.grading import misconceptions
+from grader.grading.truth import truth_of
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 from grader.runtime import misbeliefs
-from grader.truth import truth_of
+from grader.sandbox.runs import execute
 
 # One small program per belief, and what it prints under asyncio and under the belief.
 MODELS: dict[str, tuple[bytes, list[str], list[str]]] = {

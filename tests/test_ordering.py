@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.ordering import Block, blocks_from_lines, first_divergence, score_order
+from grader.model.ordering import Block, blocks_from_lines, first_divergence, score_order
 
 
 def lines(*texts: str) -> list[Block]:

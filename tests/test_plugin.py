@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.plugin import GradingSession
+from grader.grading.session import GradingSession
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 HIDDEN = """
 import pytest
-from grader.plugin import NotSubmittedError
-from grader.runs import LearnerCodeError
+from grader.grading.session import NotSubmittedError
+from grader.model.errors import FailureKind, LearnerCodeError
 
 @pytest.mark.exercise("alpha")
 @pytest.mark.points(2)
@@ -31,7 +31,7 @@ def test_beta_wrong():
 @pytest.mark.exercise("gamma")
 @pytest.mark.points(1)
 def test_gamma_crashes():
-    raise LearnerCodeError("ex.py raised ValueError: boom", "exception")
+    raise LearnerCodeError("ex.py raised ValueError: boom", FailureKind.EXCEPTION)
 
 @pytest.mark.exercise("delta")
 @pytest.mark.points(1)
@@ -65,7 +65,9 @@ CURRICULUM = (
 def _grade(pytester: pytest.Pytester, only: set[str] | None = None) -> GradingSession:
     pytester.makepyfile(test_hidden=HIDDEN)
     session = GradingSession(Kit(pytester.path), CURRICULUM, pytester.path, only)
-    pytester.runpytest_inprocess("-p", "no:asyncio", "-p", "grader.plugin", plugins=[session])
+    pytester.runpytest_inprocess(
+        "-p", "no:asyncio", "-p", "grader.grading.plugin", plugins=[session]
+    )
     assert session.report is not None
     return session
 
@@ -131,7 +133,7 @@ def test_a_malformed_hidden_test_is_a_usage_error(
     pytester.makepyfile(test_hidden=test_source)
     session = GradingSession(Kit(pytester.path), CURRICULUM, pytester.path)
     result = pytester.runpytest_inprocess(
-        "-p", "no:asyncio", "-p", "grader.plugin", plugins=[session]
+        "-p", "no:asyncio", "-p", "grader.grading.plugin", plugins=[session]
     )
     assert result.ret in {pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR}
     assert complaint in result.stderr.str() + result.stdout.str()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import grade_to_json
 
-from grader.curriculum import by_id, load
-from grader.kit import Kit
+from grader.model.curriculum import by_id, load
+from grader.model.kit import Kit
 
 #: `main` prints strict turns itself, in plain Python: the right lines, no concurrency at all.
 PLAIN_TURNS = """

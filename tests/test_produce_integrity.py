@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from conftest import grade_to_json
 
-from grader.curriculum import Exercise, load
-from grader.kit import Kit
-from grader.produce import helpers_disagree
-from grader.runs import Run
+from grader.grading.produce import helpers_disagree
+from grader.model.curriculum import Exercise, load
+from grader.model.kit import Kit
+from grader.sandbox.runs import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCE = [e for e in load(ROOT / "exercises" / "info.toml") if e.kind == "produce"]

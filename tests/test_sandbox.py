@@ -1,6 +1,6 @@
 """The sandbox runner, its result channel, its messages, and the submission intake.
 
-Children run under whatever layer this machine gives (`isolation.current()`); the behaviours
+Children run under whatever layer this machine gives (`probe.current()`); the behaviours
 tested here hold on every layer, the floor included (run with ASYNCIO_KIT_ISOLATION=rlimits to
 see). Messages are tested both from real runs and from synthetic outcomes, so each failure mode
 has its own sentence.
@@ -19,13 +19,16 @@ from typing import Any
 
 import pytest
 
-from grader import intake, isolation, protocol, sandbox
-from grader.runs import LearnerCodeError, describe_error, describe_problem, execute
+from grader.sandbox import intake, protocol, runs, spawn
+from grader.sandbox.isolation import layers as isolation
+from grader.sandbox.isolation import probe, procfs
+from grader.sandbox.limits import LIMITS_VAR, Limits, default_limits
+from grader.sandbox.runs import LearnerCodeError, describe_error, describe_problem, execute
 
-FAST = sandbox.Limits(wall_seconds=3, cpu_seconds=1)
+FAST = Limits(wall_seconds=3, cpu_seconds=1)
 
 
-def child(source: str, *args: Any, limits: sandbox.Limits = FAST) -> sandbox.ChildOutcome:
+def child(source: str, *args: Any, limits: Limits = FAST) -> spawn.ChildOutcome:
     request = {
         "mode": "call",
         "entry": "main",
@@ -34,10 +37,10 @@ def child(source: str, *args: Any, limits: sandbox.Limits = FAST) -> sandbox.Chi
         "clock": "virtual",
         "loop": {},
     }
-    return sandbox.run_child(request, source.encode(), limits=limits)
+    return runs.run_child(request, source.encode(), limits=limits)
 
 
-def failure(source: str, *args: Any, limits: sandbox.Limits = FAST) -> LearnerCodeError:
+def failure(source: str, *args: Any, limits: Limits = FAST) -> LearnerCodeError:
     with pytest.raises(LearnerCodeError) as caught:
         execute(source.encode(), "ex.py", args=list(args), limits=limits)
     return caught.value
@@ -65,7 +68,7 @@ def test_a_run_reports_its_lines_and_layer() -> None:
     assert outcome.result is not None
     assert [line["text"] for line in outcome.result["trace"]["lines"]] == ["one", "two"]
     assert outcome.result["return"] == [1, "x"]
-    assert outcome.isolation == isolation.current().name
+    assert outcome.isolation == probe.current().name
 
 
 def test_the_child_sees_no_token_no_request_and_no_arguments() -> None:
@@ -80,7 +83,7 @@ def main():
     request_exists, argv, environment = outcome.result["return"]
     assert request_exists is False
     assert argv == []
-    assert set(environment) <= {"PATH", "LANG", "LC_ALL", isolation.TOKEN_VAR}
+    assert set(environment) <= {"PATH", "LANG", "LC_ALL", procfs.TOKEN_VAR}
 
 
 FORGE = """
@@ -187,7 +190,7 @@ def main():
                      start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     threading.Event().wait()
 """
-    outcome = child(source, limits=sandbox.Limits(wall_seconds=1.5, cpu_seconds=1))
+    outcome = child(source, limits=Limits(wall_seconds=1.5, cpu_seconds=1))
     assert outcome.timed_out
     assert outcome.problem == "timeout"
     assert "Timeout" in outcome.stderr  # the fault handler's dump came back before the kill
@@ -205,7 +208,7 @@ def main():
         os.execv(sys.executable, [sys.executable, "-c", "import time\\ntime.sleep(60)", "{marker}"])
     return "done"
 """
-    outcome = child(source, limits=sandbox.Limits(wall_seconds=10))
+    outcome = child(source, limits=Limits(wall_seconds=10))
     assert outcome.problem is None  # not a timeout: the run ended when its first process did
     assert not outcome.timed_out
     assert live_with(marker) == []
@@ -224,7 +227,7 @@ def main():
         with open(f"f{number}", "wb") as out:
             out.write(b"x" * (512 << 10))
 """
-    outcome = child(source, limits=sandbox.Limits(wall_seconds=5, disk_bytes=4 << 20))
+    outcome = child(source, limits=Limits(wall_seconds=5, disk_bytes=4 << 20))
     if outcome.problem is None:  # a capped tmpfs: the learner's code got ENOSPC
         assert outcome.result is not None
         assert "No space left" in outcome.result["error"]["message"]
@@ -239,15 +242,15 @@ def test_cpu_time_is_limited() -> None:
 
 
 def test_limits_can_be_set_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sandbox.LIMITS_VAR, "wall_seconds=2.5, cpu_seconds=1")
-    limits = sandbox.default_limits()
+    monkeypatch.setenv(LIMITS_VAR, "wall_seconds=2.5, cpu_seconds=1")
+    limits = default_limits()
     assert (limits.wall_seconds, limits.cpu_seconds) == (2.5, 1)
-    assert limits.memory_bytes == sandbox.Limits().memory_bytes
-    monkeypatch.setenv(sandbox.LIMITS_VAR, "wall=1")
+    assert limits.memory_bytes == Limits().memory_bytes
+    monkeypatch.setenv(LIMITS_VAR, "wall=1")
     with pytest.raises(ValueError, match="unknown limit"):
-        sandbox.default_limits()
-    monkeypatch.delenv(sandbox.LIMITS_VAR)
-    assert sandbox.default_limits() == sandbox.Limits()
+        default_limits()
+    monkeypatch.delenv(LIMITS_VAR)
+    assert default_limits() == Limits()
 
 
 # --- messages, from real runs ------------------------------------------------------------------
@@ -293,10 +296,10 @@ def test_each_failure_has_its_own_message(source: str, expected: str) -> None:
 
 
 def test_a_forbidden_file_says_so() -> None:
-    layer = isolation.current()
+    layer = probe.current()
     if not (layer.has("landlock") or layer.has("mntns")):
         pytest.skip(f"isolation {layer.name!r} does not hide the kit")
-    kit_file = isolation.KIT_ROOT / "grader" / "hidden" / "__init__.py"
+    kit_file = isolation.KIT_ROOT / "grader" / "grading" / "hidden" / "__init__.py"
     error = failure(f"def main():\n    open({str(kit_file)!r}).read()\n")
     assert "outside its sandbox" in error.message or "inside its sandbox" in error.message
 
@@ -316,10 +319,10 @@ def test_a_timeout_says_where_and_why(line: str, busy: bool, expected: str) -> N
         '  File "/tmp/run/exercise.py", line 4 in main\n'
         '  File "/tmp/rt/kitrt/child.py", line 99 in _execute\n'
     )
-    outcome = sandbox.ChildOutcome(
+    outcome = spawn.ChildOutcome(
         result=None, stderr=stderr, timed_out=True, problem="timeout", cpu_seconds=2.0 * busy
     )
-    message = describe_problem(outcome, "ex.py", sandbox.Limits(wall_seconds=2), source)
+    message = describe_problem(outcome, "ex.py", Limits(wall_seconds=2), source)
     assert "still running after 2 s" in message
     assert f"line 4 of ex.py (in `main`): `{line.strip()}`" in message
     assert "inside `wait` of threading.py" in message
@@ -329,20 +332,20 @@ def test_a_timeout_says_where_and_why(line: str, busy: bool, expected: str) -> N
 @pytest.mark.parametrize(
     ("outcome", "expected"),
     [
-        (sandbox.ChildOutcome(None, problem="output-flood"), "more than 64 KiB of output"),
-        (sandbox.ChildOutcome(None, problem="disk"), "more than 16 MiB"),
-        (sandbox.ChildOutcome(None, problem="cpu"), "more than 1 s of CPU time"),
-        (sandbox.ChildOutcome(None, problem="bad-result: not JSON"), "result channel (not JSON)"),
-        (sandbox.ChildOutcome(None, returncode=-signal.SIGKILL), "killed (SIGKILL)"),
-        (sandbox.ChildOutcome(None, returncode=-signal.SIGSEGV), "SIGSEGV"),
-        (sandbox.ChildOutcome(None, returncode=-signal.SIGABRT), "os.abort()"),
-        (sandbox.ChildOutcome(None, returncode=-signal.SIGTERM), "stopped by SIGTERM"),
-        (sandbox.ChildOutcome(None, returncode=0, problem="no-result"), "exit status 0"),
+        (spawn.ChildOutcome(None, problem="output-flood"), "more than 64 KiB of output"),
+        (spawn.ChildOutcome(None, problem="disk"), "more than 16 MiB"),
+        (spawn.ChildOutcome(None, problem="cpu"), "more than 1 s of CPU time"),
+        (spawn.ChildOutcome(None, problem="bad-result: not JSON"), "result channel (not JSON)"),
+        (spawn.ChildOutcome(None, returncode=-signal.SIGKILL), "killed (SIGKILL)"),
+        (spawn.ChildOutcome(None, returncode=-signal.SIGSEGV), "SIGSEGV"),
+        (spawn.ChildOutcome(None, returncode=-signal.SIGABRT), "os.abort()"),
+        (spawn.ChildOutcome(None, returncode=-signal.SIGTERM), "stopped by SIGTERM"),
+        (spawn.ChildOutcome(None, returncode=0, problem="no-result"), "exit status 0"),
     ],
     ids=["flood", "disk", "cpu", "forged", "sigkill", "sigsegv", "abort", "sigterm", "exit"],
 )
-def test_every_problem_has_a_sentence(outcome: sandbox.ChildOutcome, expected: str) -> None:
-    assert expected in describe_problem(outcome, "ex.py", sandbox.Limits())
+def test_every_problem_has_a_sentence(outcome: spawn.ChildOutcome, expected: str) -> None:
+    assert expected in describe_problem(outcome, "ex.py", Limits())
 
 
 @pytest.mark.parametrize(
@@ -369,7 +372,7 @@ def test_every_problem_has_a_sentence(outcome: sandbox.ChildOutcome, expected: s
 )
 def test_limits_behind_exceptions_are_named(kind: str, message: str, expected: str) -> None:
     error = {"kind": "exception", "type": kind, "message": message, "frames": []}
-    assert expected in describe_error(error, "ex.py", sandbox.Limits())
+    assert expected in describe_error(error, "ex.py", Limits())
 
 
 def test_a_fork_bomb_is_named_from_its_frame() -> None:
@@ -379,16 +382,16 @@ def test_a_fork_bomb_is_named_from_its_frame() -> None:
         "message": "[Errno 11] Resource temporarily unavailable",
         "frames": [{"line": 3, "function": "main", "code": "os.fork()"}],
     }
-    assert "more processes or threads" in describe_error(error, "ex.py", sandbox.Limits())
+    assert "more processes or threads" in describe_error(error, "ex.py", Limits())
 
 
 def test_a_sandbox_failure_is_not_blamed_on_the_learner() -> None:
     error = {"kind": "sandbox", "type": "OSError", "message": "no Landlock", "frames": []}
-    assert "not your code's fault" in describe_error(error, "ex.py", sandbox.Limits())
+    assert "not your code's fault" in describe_error(error, "ex.py", Limits())
 
 
 def test_runs_use_the_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sandbox.LIMITS_VAR, "wall_seconds=1.5")
+    monkeypatch.setenv(LIMITS_VAR, "wall_seconds=1.5")
     source = b"import threading\ndef main():\n    threading.Event().wait()\n"
     with pytest.raises(LearnerCodeError) as caught:
         execute(source, "ex.py")

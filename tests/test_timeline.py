@@ -14,11 +14,11 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from grader import timeline
-from grader.curriculum import Exercise
-from grader.kit import Kit
-from grader.runs import execute
-from grader.timeline import EXTRA, MISSED, MOVED, UNKNOWN_LANE, align
+from grader.feedback import timeline
+from grader.feedback.timeline import EXTRA, MISSED, MOVED, UNKNOWN_LANE, align
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
+from grader.sandbox.runs import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.answers import read_prediction
-from grader.curriculum import Exercise, load
-from grader.feedback import side_by_side
-from grader.kit import Kit
-from grader.ordering import Block, score_order
-from grader.runs import Run, execute
+from grader.feedback.compare import side_by_side
+from grader.model.answers import read_prediction
+from grader.model.curriculum import Exercise, load
+from grader.model.kit import Kit
+from grader.model.ordering import Block, score_order
+from grader.sandbox.runs import Run, execute
 
 KIT = Kit(Path(__file__).resolve().parent.parent)
 PREDICT = [exercise for exercise in load(KIT.curriculum_file) if exercise.kind == "predict"]

@@ -1,4 +1,8 @@
-"""Watch mode: a saved exercise file is graded again, in a fresh process, and nothing else is."""
+"""Watch mode: a saved exercise file is graded again (warm, in-process), and nothing else is.
+
+Learner code still runs in a fresh sandboxed child per attempt; `--fresh` grades in a new
+process per save.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import watch
-from grader.curriculum import Exercise
-from grader.kit import Kit
+from grader.commands import watch
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 
 @pytest.fixture
@@ -121,8 +125,12 @@ def test_each_saved_exercise_is_graded_once_per_save(
     assert output[0].startswith(f"Watching {folder}")
 
 
-def test_watch_regrades_the_edited_exercise_in_a_fresh_process(
-    kit: Kit, folder: Path, predict_exercise: Exercise
+@pytest.mark.parametrize("grade", [watch.grade_in_process, watch.run_grade], ids=["warm", "fresh"])
+def test_watch_regrades_the_edited_exercise(
+    kit: Kit,
+    folder: Path,
+    predict_exercise: Exercise,
+    grade: Callable[[Kit, Path, str], str],
 ) -> None:
     path = folder / predict_exercise.file
     stub = path.read_text(encoding="utf-8")
@@ -137,11 +145,15 @@ def test_watch_regrades_the_edited_exercise_in_a_fresh_process(
             lambda: _edit(path, _with_prediction(stub, wrong)),
         ]
     )
-    runs = watch.watch(kit, folder, interval=0, iterations=2, sleep=sleep, out=output.append)
+    runs = watch.watch(
+        kit, folder, interval=0, iterations=2, sleep=sleep, out=output.append, grade=grade
+    )
     assert runs == 2
     text = "\n".join(output)
     first, second = text.split(f"changed: grading {predict_exercise.id}")[1:]
     assert "passed" in first
+    if grade is watch.grade_in_process:
+        assert "Next: " in first  # a pass points at the exercise after it
     assert "partial" in second or "failed" in second
     assert "What asyncio ran" in second  # the feedback of the fresh grading, timelines and all
     assert "Traceback" not in text
@@ -152,3 +164,29 @@ def test_watch_main_refuses_a_missing_folder(
 ) -> None:
     assert watch.main(["--submission", str(tmp_path / "missing")]) == 2
     assert "folder not found" in capsys.readouterr().err
+
+
+def test_warm_watch_runs_each_attempt_in_a_fresh_child(kit: Kit, folder: Path) -> None:
+    """State a learner's module leaves in its interpreter never reaches the next attempt."""
+    path = folder / "03_sleep" / "04_take_turns.py"
+    counting = (
+        path.read_text(encoding="utf-8")
+        .replace(
+            'print(f"{label} step {step}")',
+            'print(f"{label} step {step} run{len(SEEN)}")',
+        )
+        .replace(
+            "import asyncio\n",
+            "import asyncio\nimport builtins\n\nSEEN = builtins.__dict__.setdefault('kit_seen', [])\n"
+            "SEEN.append(1)\n",
+            1,
+        )
+    )
+    assert "run{len(SEEN)}" in counting
+    output: list[str] = []
+    sleep = _editor([lambda: _edit(path, counting), lambda: _edit(path, counting + "\n")])
+    runs = watch.watch(kit, folder, interval=0, iterations=2, sleep=sleep, out=output.append)
+    assert runs == 2
+    text = "\n".join(output)
+    assert text.count("run1") >= 2  # both attempts' lines, each from a fresh interpreter
+    assert "run2" not in text

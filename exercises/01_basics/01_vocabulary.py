@@ -4,6 +4,8 @@
 coroutine in a task, which the event loop runs. A future is a box for a result that arrives
 later (a task is a kind of future). A callback is a plain function that something else calls
 for you - here, the future calls `callback` when it gets its result.
+`inspect.iscoroutinefunction` tells a coroutine function from a plain one (asyncio's own
+copy of it is deprecated since Python 3.14).
 
 What to do: for each question in `PREDICTION`, replace the `...` with `True` or `False`: what
 does this program print after each `->`? Decide first, then run it to check yourself.
@@ -15,6 +17,7 @@ Check it locally: `nox -s grade -- --only basics-vocabulary`
 """
 
 import asyncio
+import inspect
 
 
 async def example_function() -> int:
@@ -31,7 +34,7 @@ async def main() -> None:
     future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     future.add_done_callback(callback)
     facts = {
-        "iscoroutinefunction(example_function)": asyncio.iscoroutinefunction(example_function),
+        "iscoroutinefunction(example_function)": inspect.iscoroutinefunction(example_function),
         "iscoroutine(example_function)": asyncio.iscoroutine(example_function),
         "iscoroutine(coroutine)": asyncio.iscoroutine(coroutine),
         "iscoroutine(task)": asyncio.iscoroutine(task),
@@ -41,7 +44,7 @@ async def main() -> None:
         "isinstance(coroutine, asyncio.Future)": isinstance(coroutine, asyncio.Future),
         "callable(example_function)": callable(example_function),
         "callable(coroutine)": callable(coroutine),
-        "iscoroutinefunction(callback)": asyncio.iscoroutinefunction(callback),
+        "iscoroutinefunction(callback)": inspect.iscoroutinefunction(callback),
         "task.done() right after create_task": task.done(),
     }
     for question, answer in facts.items():

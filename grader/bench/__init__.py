@@ -1,8 +1,9 @@
 """The speed benchmark (`nox -s bench`, `python -m grader.bench`): how long grading takes.
 
 It measures whatever the grader does at the time it runs, from the outside (the CLI and `batch`
-as an instructor runs them) and from the inside (in-process timings of `grader.cli.grade`), so
-runs on two versions of the kit can be compared figure by figure:
+as an instructor runs them) and from the inside (in-process timings of
+`grader.grading.runner.grade`), so runs on two versions of the kit can be compared figure by
+figure:
 
 - `learner`: one learner, the whole curriculum (process wall, grading after start-up, per
   exercise, and the real-clock time the snippets would have slept);

@@ -7,7 +7,7 @@
 
 In one run: one learner's whole curriculum (`learner`), the naive baseline on a few synthetic
 submissions (`naive`), then a synthetic class for each N (`synth`, `cohort`), and the figures
-derived from them (`figures`): growth with N, the ratio to the baseline, the issue's targets.
+derived from them (`figures`): growth with N, the ratio to the baseline, the kit's speed targets.
 The tables (`tables`) are drawn from the results JSON, which is written whole at the end.
 
 `--budget` keeps a run on a slow grader bounded: before each class size the bench predicts its
@@ -38,10 +38,10 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from grader import curriculum as curriculum_module
-from grader.kit import Kit, KitError
-
-from . import cohort, figures, learner, naive, synth, tables
+from grader.bench import cohort, figures, learner, naive, ratios, synth, tables
+from grader.model import curriculum as curriculum_module
+from grader.model.fsutil import atomic_write
+from grader.model.kit import Kit, KitError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -123,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", nargs="+", metavar="ID", default=None, help="grade only these exercise ids"
     )
     parser.add_argument(
+        "--distinct",
+        type=_sizes,
+        default=(10, 30),
+        metavar="N,N",
+        help="sizes of the class of distinct uploads (default 10,30)",
+    )
+    parser.add_argument(
+        "--no-ratios",
+        action="store_true",
+        help="skip the figures against a cold interpreter start (cold start, watch, user...)",
+    )
+    parser.add_argument(
         "--show", type=Path, default=None, metavar="PATH", help="print a saved results file"
     )
     return parser
@@ -181,12 +193,7 @@ def kit_digest(kit: Kit) -> str:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write the results whole, then move them into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-        out.write("\n")
-    Path(temporary).replace(path)
+    atomic_write(path, json.dumps(data, indent=2) + "\n")
 
 
 class Bench:
@@ -230,6 +237,14 @@ class Bench:
             },
         }
         only = args.only
+        if not args.no_ratios:
+            results["cold_ratios"] = ratios.measure(
+                self.kit.root,
+                work / "ratios",
+                repeats=args.repeats,
+                class_sizes=args.distinct,
+                progress=self.progress,
+            )
         results["learner"] = learner.measure(
             self.kit.root,
             self.kit.solutions,

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .learner import clean_environment
-from .procs import run_measured
-from .synth import KINDS, Synthetic
+from grader.bench.learner import clean_environment
+from grader.bench.procs import run_measured
+from grader.bench.synth import KINDS, Synthetic
 
 #: `[ 3/25] s003: 61/69 (2.4 s)`: the batch's log line for one student graded in this run.
 _LOG_LINE = re.compile(r"^\[\s*\d+/\d+\]\s+(\S+): .*\((\d+(?:\.\d+)?) s\)\s*$")
@@ -114,6 +114,8 @@ def measure(
     csv_path, feedback = out / "grades.csv", out / "feedback"
     command = [sys.executable, "-m", "grader", "batch", str(submissions)]
     command += ["--csv", str(csv_path), "--feedback", str(feedback), "--regrade"]
+    # The bench measures speed on whatever Python runs it, not the class's declared one.
+    command += ["--any-python"]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     if only:

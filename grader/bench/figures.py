@@ -1,4 +1,4 @@
-"""The benchmark's derived figures: how cost grows with N, the naive ratios, the issue's targets.
+"""The benchmark's derived figures: how cost grows with N, the naive ratios, the speed targets.
 
 Pure functions over the measured rows, kept apart from the measuring so that each can be read
 (and checked) on its own. The targets are information, never assertions: a slow machine or a
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: Issue 6's targets.
+#: The speed targets: one learner in about a second, a class of 200 in about 20 s.
 LEARNER_TARGET_S = 1.0
 CLASS_N = 200
 CLASS_TARGET_S = 20.0
@@ -80,7 +80,7 @@ def add_naive(rows: Sequence[dict[str, Any]], naive_mean_s: float | None) -> Non
 
 @dataclass(frozen=True)
 class Target:
-    """One of the issue's targets, the figure measured for it, and whether it was met."""
+    """One of the speed targets, the figure measured for it, and whether it was met."""
 
     name: str
     target: str
@@ -108,7 +108,7 @@ def _check(value: float | None, ok: bool) -> bool | None:
 def targets(
     learner: dict[str, Any], rows: Sequence[dict[str, Any]], naive_mean_s: float | None
 ) -> list[Target]:
-    """The issue's targets against this run's figures."""
+    """The speed targets against this run's figures."""
     grading = learner.get("grading_median_s")
     wall, how = class_wall_at(rows, CLASS_N)
     per = wall / CLASS_N if wall is not None else None

@@ -5,12 +5,12 @@ Three measurements, each in a fresh process so no cache from an earlier one help
 - the CLI as a learner runs it (`python -m grader --submission DIR --json X`), process start
   and exit included, with the peak memory of its process tree;
 - the grading itself after start-up: a fresh process (`python -m grader.bench.learner whole`)
-  imports the grader, then times one cold `grader.cli.grade(kit, DIR, None)` - every truth
+  imports the grader, then times one cold `grader.grade(kit, DIR, None)` - every truth
   snippet still to run, as in a real learner's run;
 - the per-exercise breakdown (`... breakdown`): after one trivial sandbox run (so the isolation
   probe is not billed to the first exercise), `grade(kit, DIR, {id})` for each exercise in
   turn, cold (its truth and reference runs included), then again warm (those cached), while
-  every call of `grader.runs.execute` is recorded: how many sandbox runs each exercise made,
+  every call of `grader.sandbox.runs.execute` is recorded: how many sandbox runs each exercise made,
   their wall time, and the virtual time each run's clock reached (`Run.end_seconds`).
 
 The real-clock time the snippets would have slept is the sum of the virtual end times over the
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .procs import run_measured
+from grader.bench.procs import run_measured
 
 #: A trivial program whose run pays the one-off costs (isolation probe, first child) up front.
 _WARMUP_SOURCE = b"async def main() -> None:\n    pass\n"
@@ -43,13 +43,17 @@ _PROCESS_TIMEOUT = 900.0
 
 
 def clean_environment() -> dict[str, str]:
-    """The environment the bench runs the grader in: no pytest options, plain output."""
+    """The environment the bench runs the grader in: no pytest options, plain output.
+
+    The on-disk truth cache is off, so these figures keep their meaning (every truth and
+    reference run made and counted); `ratios` measures what the cache saves, separately.
+    """
     environment = {
         key: value
         for key, value in os.environ.items()
         if key not in {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH"}
     }
-    environment.update(NO_COLOR="1", COLUMNS="100")
+    environment.update(NO_COLOR="1", COLUMNS="100", ASYNCIO_KIT_TRUTH_CACHE="0")
     return environment
 
 
@@ -68,7 +72,7 @@ class Call:
     @property
     def key(self) -> str:
         """Calls with the same key run the same code the same way."""
-        shown = {k: self.options.get(k) for k in ("entry", "args", "kwargs", "mode", "clock")}
+        shown = {k: self.options.get(k) for k in ("entry", "args", "kwargs", "clock")}
         return json.dumps([self.filename, shown], sort_keys=True, default=repr)
 
     @property
@@ -78,7 +82,7 @@ class Call:
 
 
 class Recorder:
-    """Wraps `grader.runs.execute` everywhere it was imported, and records every call."""
+    """Wraps `grader.sandbox.runs.execute` everywhere it was imported, and records every call."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -86,7 +90,7 @@ class Recorder:
 
     def install(self) -> int:
         """Patch `execute` in every loaded grader module (and later importers); count them."""
-        from grader import runs  # noqa: PLC0415 - imported after the start-up clock started
+        from grader.sandbox import runs  # noqa: PLC0415 - imported after the start-up clock started
 
         original: Callable[..., Any] = runs.execute
         recorder = self
@@ -139,11 +143,12 @@ def distinct(calls: Sequence[Call]) -> list[Call]:
 
 def _inner_whole(submission: Path, only: set[str] | None) -> dict[str, Any]:
     started = time.perf_counter()
-    from grader import cli  # noqa: PLC0415 - this import is what is timed
-    from grader.kit import Kit  # noqa: PLC0415
+    from grader.commands import cli  # noqa: F401, PLC0415 - what `python -m grader` imports is timed
+    from grader.grading.runner import grade  # noqa: PLC0415
+    from grader.model.kit import Kit  # noqa: PLC0415
 
     imported = time.perf_counter()
-    report = cli.grade(Kit.installed(), submission, only)
+    report = grade(Kit.installed(), submission, only)
     graded = time.perf_counter()
     return {
         "import_s": imported - started,
@@ -156,8 +161,10 @@ def _inner_whole(submission: Path, only: set[str] | None) -> dict[str, Any]:
 
 
 def _inner_breakdown(submission: Path, only: set[str] | None) -> dict[str, Any]:
-    from grader import cli, curriculum, runs  # noqa: PLC0415
-    from grader.kit import Kit  # noqa: PLC0415
+    from grader.grading.runner import grade  # noqa: PLC0415
+    from grader.model import curriculum  # noqa: PLC0415
+    from grader.model.kit import Kit  # noqa: PLC0415
+    from grader.sandbox import runs  # noqa: PLC0415
 
     kit = Kit.installed()
     recorder = Recorder()
@@ -172,7 +179,7 @@ def _inner_breakdown(submission: Path, only: set[str] | None) -> dict[str, Any]:
         for exercise in selected:
             recorder.phase = exercise.id if temperature == "cold" else f"{exercise.id} (warm)"
             started = time.perf_counter()
-            report = cli.grade(kit, submission, {exercise.id})
+            report = grade(kit, submission, {exercise.id})
             seconds = time.perf_counter() - started
             result = next(r for r in report.exercises if r.id == exercise.id)
             row = rows.setdefault(
@@ -205,8 +212,7 @@ def _inner_breakdown(submission: Path, only: set[str] | None) -> dict[str, Any]:
                     "virtual_s": call.end_s,
                 }
                 for call in unique
-                if call.options.get("mode", "call") == "call"
-                and call.options.get("clock", "virtual") == "virtual"
+                if call.options.get("clock", "virtual") == "virtual"
             ],
             file=exercise.file,
         )

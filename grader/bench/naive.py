@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .learner import clean_environment
-from .procs import run_measured
-from .synth import Synthetic
+from grader.bench.learner import clean_environment
+from grader.bench.procs import run_measured
+from grader.bench.synth import Synthetic
 
 #: pytest-timeout's limit for one call, in seconds (the kit's longest real-clock call is 5 s).
 PER_TEST_TIMEOUT = 30.0

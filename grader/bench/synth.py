@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.curriculum import Exercise
-from grader.kit import Kit
+from grader.model.answers import prediction_node
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit
 
 #: The kinds of upload, in the order the tables list them.
 KINDS = ("correct", "partial", "wrong", "broken", "hostile")
@@ -213,20 +214,11 @@ def wrong_prediction(source: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 
 def _prediction_node(source: bytes) -> ast.expr:
-    for statement in ast.parse(source).body:
-        if isinstance(statement, ast.Assign):
-            names = [t.id for t in statement.targets if isinstance(t, ast.Name)]
-            if "PREDICTION" in names:
-                return statement.value
-        if (
-            isinstance(statement, ast.AnnAssign)
-            and isinstance(statement.target, ast.Name)
-            and statement.target.id == "PREDICTION"
-            and statement.value is not None
-        ):
-            return statement.value
-    msg = "no PREDICTION assignment"
-    raise SynthError(msg)
+    node = prediction_node(ast.parse(source))
+    if node is None:
+        msg = "no PREDICTION assignment"
+        raise SynthError(msg)
+    return node
 
 
 def _wrong_value(value: Any, rng: random.Random) -> tuple[str, Any]:

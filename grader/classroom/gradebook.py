@@ -1,9 +1,13 @@
 """The gradebook CSV and the class summary, from the outcomes of a batch.
 
-The CSV has one row per upload - graded or not, so nobody silently drops out of the
-gradebook - with one column per exercise in curriculum order, then `total`, `max`, `status`
-(`graded` or `error`) and `error`. A row that could not be graded has empty exercise cells, a
-total of 0 and the reason in `error`. Exercises skipped on this Python have empty cells.
+The CSV has one row per student - graded or not, so nobody silently drops out of the
+gradebook - keyed by the student id (the LMS's own id when the export gives one, with the
+name beside it), with one column per exercise in curriculum order, then `total`, `max`,
+`status` (`graded` or `error`), `error`, `notes` (e.g. which of several late resubmissions was
+graded), `python` (what graded it), `class_python` (the class's declared Python) and `run` (the
+run that wrote the file). A row that could not be graded has empty exercise cells, a total of 0
+and the reason in `error`. Exercises skipped on this Python have empty cells. `max` is the
+class maximum from the declared Python, the same for every row and in every other output.
 
 The summary says, per exercise, the mean score and how the class's results are distributed
 (by status and by score), and lists the exercises most missed: where to spend the next lecture.
@@ -19,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.classroom import outputs
 from grader.classroom.grading import Outcome
-from grader.curriculum import Exercise
-from grader.results import STATUSES
+from grader.model.curriculum import Course, Exercise
+from grader.model.results import STATUSES, RunContext
 
 #: The statuses the summary counts (a skipped exercise does not count for anyone).
 _COUNTED = tuple(status for status in STATUSES if status != "skipped")
@@ -31,20 +36,54 @@ def _number(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-def max_points(curriculum: Sequence[Exercise]) -> float:
-    """What a submission can earn on this Python: the points of the supported exercises."""
-    return float(sum(exercise.points for exercise in curriculum if exercise.supported()))
+def max_points(curriculum: Sequence[Exercise], course: Course | None = None) -> float:
+    """What a submission can earn: the points of the exercises the class's Python runs.
+
+    With a declared class Python that is the same on every machine; without one it is what
+    this Python runs.
+    """
+    version = course.python if course is not None and course.python is not None else None
+    return float(sum(exercise.points for exercise in curriculum if exercise.supported(version)))
 
 
-def csv_rows(outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]) -> list[list[str]]:
+#: A cell starting with one of these is a formula to a spreadsheet: quote it.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def csv_rows(
+    outcomes: Sequence[Outcome],
+    curriculum: Sequence[Exercise],
+    context: RunContext | None = None,
+) -> list[list[str]]:
     """The gradebook as rows of text, header first."""
+    context = context or RunContext()
     ids = [exercise.id for exercise in curriculum]
-    rows = [["student", *ids, "total", "max", "status", "error"]]
+    rows = [
+        [
+            "student",
+            "name",
+            *ids,
+            "total",
+            "max",
+            "status",
+            "error",
+            "notes",
+            "python",
+            "class_python",
+            "run",
+        ]
+    ]
+    class_max = context.maximum if context.maximum is not None else max_points(curriculum)
     for outcome in outcomes:
         report = outcome.report
+        python = context.python
         if report is None:
             cells = [""] * len(ids)
-            total, maximum = "0", _number(max_points(curriculum))
+            total, maximum = "0", class_max
             status, error = "error", outcome.error or "not graded"
         else:
             results = {result.id: result for result in report.exercises}
@@ -54,20 +93,38 @@ def csv_rows(outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]) -> lis
                 else _number(results[exercise_id].score)
                 for exercise_id in ids
             ]
-            total, maximum = _number(report.score), _number(report.max_score)
+            total = _number(report.score)
+            maximum = class_max if context.maximum is not None else report.max_score
             status, error = "graded", ""
-        rows.append([outcome.student, *cells, total, maximum, status, error])
+            python = report.python or python
+        rows.append(
+            [
+                _cell(outcome.student),
+                _cell(outcome.name),
+                *cells,
+                total,
+                _number(maximum),
+                status,
+                _cell(error),
+                _cell("; ".join(outcome.notes)),
+                python,
+                context.class_python,
+                context.run_id,
+            ]
+        )
     return rows
 
 
-def write_csv(path: Path, outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]) -> None:
-    """Write the gradebook CSV (written whole, then moved into place)."""
+def write_csv(
+    path: Path,
+    outcomes: Sequence[Outcome],
+    curriculum: Sequence[Exercise],
+    context: RunContext | None = None,
+) -> None:
+    """Write the gradebook CSV atomically (a unique temporary file, then renamed into place)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(csv_rows(outcomes, curriculum))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(buffer.getvalue(), encoding="utf-8", newline="")
-    temporary.replace(path)
+    csv.writer(buffer, lineterminator="\n").writerows(csv_rows(outcomes, curriculum, context))
+    outputs.atomic_write(path, buffer.getvalue())
 
 
 @dataclass(frozen=True)
@@ -120,15 +177,29 @@ def most_missed(stats: Sequence[ExerciseStats], count: int = 5) -> list[Exercise
     return sorted(missed, key=lambda entry: (entry.mean_fraction, entry.exercise.id))[:count]
 
 
-def summary_markdown(outcomes: Sequence[Outcome], curriculum: Sequence[Exercise]) -> str:
+def summary_markdown(
+    outcomes: Sequence[Outcome],
+    curriculum: Sequence[Exercise],
+    context: RunContext | None = None,
+) -> str:
     """The class summary as Markdown."""
+    context = context or RunContext()
     graded = [outcome for outcome in outcomes if outcome.report is not None]
     errors = [outcome for outcome in outcomes if outcome.report is None]
     reused = sum(1 for outcome in graded if outcome.reused)
-    maximum = max_points(curriculum)
+    maximum = context.maximum if context.maximum is not None else max_points(curriculum)
     lines = [
         "# Batch grading summary",
         "",
+        f"- run: `{context.run_id or '-'}` (every output of this run carries it)",
+        (
+            f"- Python: graded on {context.python or '-'}; the class is graded on "
+            f"{context.class_python or '-'} (`[course] python` in exercises/info.toml)"
+        ),
+    ]
+    if context.warning:
+        lines.append(f"- **{context.warning}**")
+    lines += [
         (
             f"- uploads: {len(outcomes)} ({len(graded)} graded, {len(errors)} could not be "
             f"graded; {reused} unchanged since the last run, reused)"

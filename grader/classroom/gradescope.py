@@ -19,8 +19,8 @@ is always written, even when the submission cannot be graded, with the reason.
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
 import sys
 import tempfile
 import time
@@ -29,13 +29,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader import curriculum as curriculum_module
-from grader.classroom import feedback_md, intake
+from grader.classroom import check_kit, intake, outputs
 from grader.classroom.grading import GradingError, grade_one
-from grader.classroom.release import ReleaseError, fill, requirements
-from grader.curriculum import Exercise
-from grader.kit import Kit, KitError
-from grader.results import GradeReport
+from grader.classroom.release import ReleaseError, class_python, fill, requirements
+from grader.feedback import markdown as feedback_md
+from grader.model import curriculum as curriculum_module
+from grader.model import kit_schema
+from grader.model.curriculum import Exercise
+from grader.model.kit import Kit, KitError
+from grader.model.results import GradeReport
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +55,7 @@ _SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 def exercise_visibility(kit: Kit) -> dict[str, str]:
     """Each exercise's Gradescope visibility: `visibility` in info.toml, default `visible`."""
+    curriculum_module.load(kit.curriculum_file)  # a TOML error is one KitError line, first
     data = tomllib.loads(kit.curriculum_file.read_text(encoding="utf-8"))
     found: dict[str, str] = {}
     for raw in data.get("exercise", []):
@@ -78,6 +81,7 @@ def results_json(
     stdout_visibility: str = "hidden",
     execution_time: float = 0.0,
     notes: Sequence[str] = (),
+    class_python: str = "",
 ) -> dict[str, Any]:
     """The report in Gradescope's results format (skipped exercises are left out)."""
     by_id = curriculum_module.by_id(tuple(curriculum))
@@ -110,6 +114,8 @@ def results_json(
             f"- not counted (they need a newer Python than {report.python}): {', '.join(skipped)}"
         )
     lines.append(f"- graded on Python {report.python} (isolation: {report.isolation})")
+    if class_python:
+        lines.append(f"- the class is graded on Python {class_python}")
     return {
         "score": round(report.score, 2),
         "execution_time": round(execution_time, 2),
@@ -129,8 +135,14 @@ def failure_json(
     top_visibility: str = "visible",
     stdout_visibility: str = "hidden",
     execution_time: float = 0.0,
+    course: curriculum_module.Course | None = None,
 ) -> dict[str, Any]:
-    """results.json for a submission that could not be graded: every exercise 0, the reason."""
+    """results.json for a submission that could not be graded: every exercise 0, the reason.
+
+    The exercises listed are those the class's declared Python runs, so the maximum is the
+    class's even here.
+    """
+    version = course.python if course is not None else None
     text = reason.replace("<", "&lt;")
     tests = [
         {
@@ -145,7 +157,7 @@ def failure_json(
             "visibility": visibility.get(exercise.id, "visible"),
         }
         for number, exercise in enumerate(curriculum, start=1)
-        if exercise.supported()
+        if exercise.supported(version)
     ]
     return {
         "score": 0.0,
@@ -159,12 +171,7 @@ def failure_json(
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-        out.write("\n")
-    Path(temporary).replace(path)
+    outputs.atomic_write(path, json.dumps(data, indent=2) + "\n")
 
 
 def _config(kit: Kit) -> dict[str, str]:
@@ -187,7 +194,8 @@ def run(
     config = _config(kit)
     top, stdout = config["visibility"], config["stdout_visibility"]
     try:
-        curriculum = curriculum_module.load(kit.curriculum_file)
+        curriculum = kit_schema.check_schema(kit)
+        course = curriculum_module.course(kit.curriculum_file)
         visibility = exercise_visibility(kit)
     except KitError as exc:
         data = failure_json(
@@ -213,6 +221,7 @@ def run(
                 top_visibility=top,
                 stdout_visibility=stdout,
                 execution_time=time.monotonic() - started,
+                course=course,
             )
         else:
             data = results_json(
@@ -223,6 +232,7 @@ def run(
                 stdout_visibility=stdout,
                 execution_time=time.monotonic() - started,
                 notes=found.notes,
+                class_python=course.python_label if course.python else "",
             )
     _write(results, data)
     return data
@@ -245,15 +255,20 @@ def build_bundle(
     *,
     visibility: str = "visible",
     stdout_visibility: str = "hidden",
-    python: str = "3.13",
+    python: str | None = None,
 ) -> Path:
-    """Write the autograder zip (setup.sh and run_autograder at its top) and return its path."""
+    """Write the autograder zip (setup.sh and run_autograder at its top) and return its path.
+
+    The bundle grades with the class's declared Python (`[course] python`); `python` may only
+    repeat it (or choose one when the kit declares none).
+    """
+    kit_schema.check_schema(kit)  # a broken kit fails here, before anything is built
     for value in (visibility, stdout_visibility):
         if value not in VISIBILITIES:
             msg = f"visibility must be one of {VISIBILITIES}, not {value!r}"
             raise ReleaseError(msg)
     exercise_visibility(kit)  # a bad per-exercise setting fails now, not on Gradescope
-    curriculum_module.load(kit.curriculum_file)
+    python = class_python(kit, python)
     generated = {
         "setup.sh": fill(
             (TEMPLATES / "gradescope_setup.sh").read_text("utf-8"), {"PYTHON": python}
@@ -266,15 +281,14 @@ def build_bundle(
         )
         + "\n",
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, text in generated.items():
             executable = name in {"setup.sh", "run_autograder"}
             bundle.writestr(_info(name, executable=executable), text)
         for name, path in _bundle_files(kit):
             bundle.writestr(_info(name, executable=False), path.read_bytes())
-    temporary.replace(out)
+    outputs.atomic_write(out, buffer.getvalue())
     return out
 
 
@@ -294,7 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("out", type=Path, metavar="OUT.zip")
     build.add_argument("--visibility", default="visible", choices=VISIBILITIES)
     build.add_argument("--stdout-visibility", default="hidden", choices=VISIBILITIES)
-    build.add_argument("--python", default="3.13", help="Python the bundle grades with")
+    build.add_argument(
+        "--python",
+        default=None,
+        help="Python the bundle grades with (default and only choice: the class's declared one)",
+    )
     grade = commands.add_parser("run", help="grade one submission (what run_autograder does)")
     grade.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
     grade.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
@@ -303,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     kit = Kit.installed()
     if args.command == "build":
         try:
+            check_kit.before_building(kit, log=lambda line: print(line, file=sys.stderr))  # noqa: T201
             out = build_bundle(
                 kit,
                 args.out,
@@ -310,7 +329,10 @@ def main(argv: list[str] | None = None) -> int:
                 stdout_visibility=args.stdout_visibility,
                 python=args.python,
             )
-        except (ReleaseError, KitError) as exc:
+        except KitError as exc:
+            print(f"gradescope: the kit is broken: {exc}", file=sys.stderr)  # noqa: T201
+            return 3
+        except (ReleaseError, OSError) as exc:
             print(f"gradescope: {exc}", file=sys.stderr)  # noqa: T201
             return 2
         print(f"Gradescope autograder bundle: {out} (upload it as the autograder zip)")  # noqa: T201

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.kit import Kit
-from grader.results import STATUSES, ExerciseResult, GradeReport, ItemResult
+from grader.model.kit import Kit
+from grader.model.results import STATUSES, ExerciseResult, GradeReport, ItemResult
 
 #: A whole submission's grading may take this long; each run inside it has its own deadline.
 DEFAULT_TIMEOUT = 900.0
@@ -317,6 +317,8 @@ class Outcome:
     notes: tuple[str, ...] = ()
     reused: bool = False
     seconds: float = 0.0
+    #: The student's name, when the export gives one beside the id (Canvas, Moodle, Gradescope).
+    name: str = ""
 
     @property
     def graded(self) -> bool:

@@ -28,9 +28,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import curriculum as curriculum_module
-from grader.curriculum import Exercise
-from grader.kit import Kit, KitError
+from grader.classroom import check_kit
+from grader.model import curriculum as curriculum_module
+from grader.model import kit_schema
+from grader.model.curriculum import Course, Exercise
+from grader.model.kit import Kit, KitError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: A file that marks a folder as a handout built here, so a rebuild may replace it.
@@ -92,7 +94,7 @@ def student_entry(exercise: Exercise) -> dict[str, object]:
     return {key: entry[key] for key in STUDENT_KEYS}
 
 
-def student_info_toml(curriculum: Sequence[Exercise]) -> str:
+def student_info_toml(curriculum: Sequence[Exercise], course: Course | None = None) -> str:
     """The handout's `exercises/info.toml`: the curriculum without what gives answers away."""
     lines = [
         "# The exercises, in order: easiest first. Work them top to bottom.",
@@ -100,6 +102,9 @@ def student_info_toml(curriculum: Sequence[Exercise]) -> str:
         "#   python  the oldest Python the exercise needs",
         "#   hint    a question to think about when you are stuck",
     ]
+    if course is not None and course.python is not None:
+        lines += ["", "# Your work is graded on this Python.", "[course]"]
+        lines.append(f"python = {_toml_value(course.python_label)}")
     for exercise in curriculum:
         lines += ["", "[[exercise]]"]
         lines += [f"{key} = {_toml_value(value)}" for key, value in student_entry(exercise).items()]
@@ -120,7 +125,9 @@ def _hand_in(github_classroom: bool) -> str:
     return zip_it
 
 
-def student_readme(curriculum: Sequence[Exercise], github_classroom: bool) -> str:
+def student_readme(
+    curriculum: Sequence[Exercise], github_classroom: bool, course: Course | None = None
+) -> str:
     """The handout's README, with the exercise table."""
     table = "\n".join(
         f"| {number} | `{e.id}` | `exercises/{e.file}` | {e.kind} | {e.points} | "
@@ -137,11 +144,33 @@ def student_readme(curriculum: Sequence[Exercise], github_classroom: bool) -> st
             "COUNT": str(len(curriculum)),
             "POINTS": str(sum(e.points for e in curriculum)),
             "PYTHON_MIN": "3.10",
+            "CLASS_PYTHON": course.python_label
+            if course is not None and course.python is not None
+            else "the newest Python your instructor names",
             "HAND_IN": _hand_in(github_classroom),
             "FIRST": f"exercises/{curriculum[0].file}" if curriculum else "exercises/...",
             "TABLE": table,
         },
     )
+
+
+def class_python(kit: Kit, asked: str | None) -> str:
+    """The Python to grade with: the class's declared one; `asked` must agree with it.
+
+    One setting, `[course] python` in exercises/info.toml, decides the Python of the batch, the
+    Gradescope bundle and the GitHub Classroom workflow, so their maxima agree. `asked` (a
+    `--python` option) only chooses one when the kit declares none.
+    """
+    declared = curriculum_module.course(kit.curriculum_file)
+    if declared.python is None:
+        return asked or DEFAULT_PYTHON
+    if asked is not None and asked != declared.python_label:
+        msg = (
+            f"--python {asked} differs from the class's Python {declared.python_label} "
+            "([course] python in exercises/info.toml); change it there so every output agrees"
+        )
+        raise ReleaseError(msg)
+    return declared.python_label
 
 
 def classroom_workflow(kit: Kit, python: str) -> str:
@@ -226,11 +255,12 @@ def leaks(kit: Kit, curriculum: Sequence[Exercise], folder: Path) -> list[str]:
 
 
 def build_release(
-    kit: Kit, dest: Path, *, github_classroom: bool = False, python: str = DEFAULT_PYTHON
+    kit: Kit, dest: Path, *, github_classroom: bool = False, python: str | None = None
 ) -> Path:
     """Build the handout in `dest` (empty, new, or a handout built before) and return it."""
+    curriculum = kit_schema.check_schema(kit)  # a broken kit stops here, before anything is built
+    python = class_python(kit, python)
     _check_destination(kit, dest)
-    curriculum = curriculum_module.load(kit.curriculum_file)
     dest = dest.resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
@@ -269,14 +299,19 @@ def _write_handout(
         target = out / "exercises" / exercise.file
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(stub, target)
-    (out / "exercises" / "info.toml").write_text(student_info_toml(curriculum), encoding="utf-8")
+    course = curriculum_module.course(kit.curriculum_file)
+    (out / "exercises" / "info.toml").write_text(
+        student_info_toml(curriculum, course), encoding="utf-8"
+    )
     tools = out / "tools"
     tools.mkdir()
     shutil.copyfile(TEMPLATES / "check.py", tools / "check.py")
     entries = [student_entry(exercise) for exercise in curriculum]
     (tools / "exercises.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(TEMPLATES / "student_noxfile.py.tmpl", out / "noxfile.py")
-    (out / "README.md").write_text(student_readme(curriculum, github_classroom), encoding="utf-8")
+    (out / "README.md").write_text(
+        student_readme(curriculum, github_classroom, course), encoding="utf-8"
+    )
     shutil.copyfile(TEMPLATES / "gitignore", out / ".gitignore")
     if github_classroom:
         workflows = out / ".github" / "workflows"
@@ -300,15 +335,18 @@ def main(argv: list[str] | None = None) -> int:
         help="add .github/workflows/classroom.yml (grades each push via GitHub Classroom)",
     )
     parser.add_argument(
-        "--python", default=DEFAULT_PYTHON, help="Python the workflow grades with (default 3.13)"
+        "--python",
+        default=None,
+        help="Python the workflow grades with (default and only choice: the class's declared one)",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     kit = Kit.installed()
     try:
+        check_kit.before_building(kit, log=lambda line: print(line, file=sys.stderr))  # noqa: T201
         dest = build_release(
             kit, args.dest, github_classroom=args.github_classroom, python=args.python
         )
-    except ReleaseError as exc:
+    except (ReleaseError, OSError) as exc:
         print(f"release: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     except KitError as exc:

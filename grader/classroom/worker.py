@@ -3,9 +3,9 @@
 Starting a fresh grader per student costs an interpreter, pytest's start-up, the kit's
 imports, a fork server and every truth snippet again, for each of hundreds of students. A
 worker pays that once: it reads jobs (one JSON object per line) on stdin, grades each with
-`grader.cli.grade` in its own process - learner code still runs only in sandbox children, each
-as isolated as ever - and answers one JSON line per job on its original stdout. Anything
-else that gets printed goes to stderr, so it cannot corrupt an answer.
+`grader.grading.runner.grade` in its own process - learner code still runs only in sandbox
+children, each as isolated as ever - and answers one JSON line per job on its original
+stdout. Anything else that gets printed goes to stderr, so it cannot corrupt an answer.
 
     -> {"submission": "/path/to/folder", "only": ["id", ...] or null}
     <- {"report": {...GradeReport JSON...}}   or   {"error": "why there is no report"}
@@ -18,8 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from grader.cli import grade
-from grader.kit import Kit, KitError, UsageError
+from grader.grading.runner import grade
+from grader.model.kit import Kit, KitError, UsageError
 
 
 def main() -> int:

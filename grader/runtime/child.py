@@ -28,16 +28,15 @@ import importlib.util
 import inspect
 import json
 import os
-import runpy
 import sys
 import threading
 import traceback
 import warnings
 from typing import Any
 
-from . import confine, guard, helpers, virtual_time
+from . import confine, guard, helpers, loop_route, virtual_time
 from .tracing import LineCapture, OutputFloodError, RecorderHandle, TraceRecorder
-from .virtual_loop import LoopGuardError, VirtualClockLoop, VirtualClockPolicy
+from .virtual_loop import LoopGuardError, VirtualClockLoop
 
 PROTOCOL = 1
 _MAX_FRAMES = 8
@@ -50,8 +49,8 @@ class _Run:
     def __init__(self, request: dict[str, Any]) -> None:
         self.request = request
         self.module_path = os.path.abspath(request["module"])
-        self.recorder = TraceRecorder(max_lines=int(request.get("max_lines", 2_000)))
-        self.policy: VirtualClockPolicy | None = None
+        self.recorder = TraceRecorder()
+        self.route: loop_route.LoopRoute | None = None
         self.helper_stats: dict[str, dict[str, Any]] = {}
 
     def learner_frames(self, tb: Any) -> list[dict[str, Any]]:
@@ -99,11 +98,6 @@ def _jsonable(value: Any) -> Any:
 
 def _execute(run: _Run, fence: guard.Guard) -> tuple[Any, dict[str, Any] | None]:
     request = run.request
-    if request.get("mode") == "script":
-        runpy.run_path(
-            run.module_path, init_globals={"__builtins__": fence.builtins}, run_name="__main__"
-        )
-        return None, None
     module = _load_module(run.module_path, fence)
     entry_name = request.get("entry", "main")
     entry = getattr(module, entry_name, None)
@@ -125,22 +119,30 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     """Run one request in this process and return the result as JSON data."""
     run = _Run(request)
     recorder = run.recorder
-    if request.get("clock", "virtual") == "virtual":
-        run.policy = _graded_policy(recorder, request.get("loop", {}))
-        asyncio.set_event_loop_policy(run.policy)
-        virtual_time.install(recorder.now_ns, recorder.advance_outside)
-    if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
-        from . import misbeliefs
-
-        misbeliefs.apply(str(request["misbelief"]))
-    capture = LineCapture(recorder)
-    fence, before = _fence(run)
-    saved_stdout = sys.stdout
-    sys.stdout = capture
     returned: Any = None
     error: dict[str, Any] | None = None
+    # Warnings from here on, the kit's own loop routing included, are returned as data: a
+    # kit test checks that no run, on any route, reports a DeprecationWarning.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if request.get("clock", "virtual") == "virtual":
+            # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
+            # The loop holds a handle, never the recorder; the loop it makes is sealed.
+            run.route = loop_route.install(
+                request.get("loop_route"),
+                loop_class=_GradedLoop,
+                observer=RecorderHandle(recorder),
+                **request.get("loop", {}),
+            )
+            virtual_time.install(recorder.now_ns, recorder.advance_outside)
+        if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
+            from . import misbeliefs
+
+            misbeliefs.apply(str(request["misbelief"]))
+        capture = LineCapture(recorder)
+        fence, before = _fence(run)
+        saved_stdout = sys.stdout
+        sys.stdout = capture
         try:
             returned, error = _execute(run, fence)
             capture.flush()
@@ -157,8 +159,8 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         except KeyboardInterrupt as exc:
             error = run.error("interrupt", exc)
         except BaseException as exc:  # noqa: BLE001 - any learner failure is reported as data
-            guard = _first_guard(run)
-            error = run.error(guard.kind, guard) if guard else run.error("exception", exc)
+            tripped = _first_guard(run)
+            error = run.error(tripped.kind, tripped) if tripped else run.error("exception", exc)
         finally:
             sys.stdout = saved_stdout
     breach = _breach(fence, before)
@@ -180,6 +182,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
             for w in caught[:20]
         ],
         "flooded": recorder.flooded,
+        "loop_route": run.route.name if run.route else None,
     }
 
 
@@ -221,17 +224,6 @@ _GradedLoop.__qualname__ = asyncio.SelectorEventLoop.__qualname__
 _GradedLoop.__module__ = asyncio.SelectorEventLoop.__module__
 
 
-class _GradedPolicy(VirtualClockPolicy):
-    def new_event_loop(self) -> VirtualClockLoop:
-        loop = _GradedLoop(**self.loop_options)
-        self.loops.append(loop)
-        return loop
-
-
-def _graded_policy(recorder: TraceRecorder, options: dict[str, Any]) -> VirtualClockPolicy:
-    return _GradedPolicy(observer=RecorderHandle(recorder), **options)
-
-
 def _class_snapshot() -> dict[type, dict[str, Any]]:
     """The classes whose methods the harness relies on while it records, as they are now.
 
@@ -245,7 +237,7 @@ def _class_snapshot() -> dict[type, dict[str, Any]]:
     import selectors
 
     roots: list[type] = [
-        _GradedLoop, _GradedPolicy, RecorderHandle, LineCapture, TraceRecorder,
+        _GradedLoop, loop_route.LoopRoute, RecorderHandle, LineCapture, TraceRecorder,
         asyncio.Handle, asyncio.TimerHandle, selectors.DefaultSelector,
         threading.Thread, threading.Event,
     ]  # fmt: skip
@@ -312,9 +304,9 @@ def _breach(fence: guard.Guard, before: dict[type, dict[str, Any]]) -> dict[str,
 
 
 def _first_guard(run: _Run) -> LoopGuardError | None:
-    if run.policy is None:
+    if run.route is None:
         return None
-    for loop in run.policy.loops:
+    for loop in run.route.loops:
         if loop.guard_error is not None:
             return loop.guard_error
     return None

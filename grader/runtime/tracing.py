@@ -27,9 +27,23 @@ _running_loop = asyncio._get_running_loop  # noqa: SLF001 - cheap, never raises
 _current_task = asyncio.current_task
 
 
-def _is_asyncio_internal(task: asyncio.Task[Any]) -> bool:
+#: `get_coro()` on an eager task that finished inside `create_task` dereferences a cleared
+#: pointer on 3.12.0 and 3.12.1 (a segfault; 3.12.2 returns None).
+_GET_CORO_CRASHES_WHEN_DONE = (3, 12, 0) <= sys.version_info[:3] < (3, 12, 2)
+
+
+def _coro_of(task: asyncio.Task[Any], coro: object = None) -> object:
+    """The task's coroutine: the one it was created from if known, else asked only if safe."""
+    if coro is not None:
+        return coro
+    if _GET_CORO_CRASHES_WHEN_DONE and task.done():
+        return None
+    return task.get_coro()
+
+
+def _is_asyncio_internal(task: asyncio.Task[Any], coro: object = None) -> bool:
     """Asyncio's own shutdown tasks (`shutdown_asyncgens`, ...) are not part of any order."""
-    code = getattr(task.get_coro(), "cr_code", None)
+    code = getattr(_coro_of(task, coro), "cr_code", None)
     return code is not None and code.co_filename.startswith(_ASYNCIO_DIR)
 
 
@@ -37,11 +51,11 @@ class OutputFloodError(BaseException):
     """Raised in learner code once it printed more than the cap (not catchable as Exception)."""
 
 
-def _coroutine_name(task: asyncio.Task[Any]) -> str:
+def _coroutine_name(task: asyncio.Task[Any], coro: object = None) -> str:
     name = task.get_name()
     if not name.startswith("Task-"):
         return name
-    coro = task.get_coro()
+    coro = _coro_of(task, coro)
     qualname = getattr(coro, "__qualname__", None) or type(coro).__name__
     return str(qualname).rsplit(".", 1)[-1]
 
@@ -103,16 +117,16 @@ class TraceRecorder(LoopObserver):
         known = self._offsets.get(id(loop))
         return known[1] if known is not None and known[0] is loop else self.last_ns
 
-    def label_of(self, task: asyncio.Task[Any] | None) -> str | None:
+    def label_of(self, task: asyncio.Task[Any] | None, coro: object = None) -> str | None:
         """A stable, human label for a task, given the first time the task is seen."""
         if task is None:
             return None
         entry = self.tasks.get(id(task))
         if entry is not None and entry["ref"] is task:
             return str(entry["label"])
-        if _is_asyncio_internal(task):
+        if _is_asyncio_internal(task, coro):
             return None
-        base = _coroutine_name(task)
+        base = _coroutine_name(task, coro)
         count = self._labels_used.get(base, 0) + 1
         label = base if count == 1 else f"{base}#{count}"
         while label in self._labels_given:  # a task named `worker#2` must not merge with one
@@ -151,9 +165,11 @@ class TraceRecorder(LoopObserver):
         self._loop = loop
         self.phase = "main"
 
-    def task_created(self, loop: VirtualClockLoop, task: asyncio.Task[Any]) -> None:
+    def task_created(
+        self, loop: VirtualClockLoop, task: asyncio.Task[Any], coro: object = None
+    ) -> None:
         parent = self._current_label()
-        label = self.label_of(task)
+        label = self.label_of(task, coro)
         if label is not None:
             self._event("create", parent, child=label)
 
@@ -254,10 +270,12 @@ class RecorderHandle(LoopObserver):
         if isinstance(loop, VirtualClockLoop):
             self._recorder.attach(loop)
 
-    def task_created(self, loop: VirtualClockLoop, task: asyncio.Task[Any]) -> None:
-        """A task was created."""
+    def task_created(
+        self, loop: VirtualClockLoop, task: asyncio.Task[Any], coro: object = None
+    ) -> None:
+        """A task was created (`coro`: its coroutine, given for an eager task)."""
         if isinstance(task, asyncio.Task):
-            self._recorder.task_created(loop, task)
+            self._recorder.task_created(loop, task, coro)
 
     def timer_set(self, loop: VirtualClockLoop, when_ns: int) -> None:
         """A timer was set."""

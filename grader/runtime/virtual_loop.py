@@ -2,49 +2,117 @@
 
 The grader must know the true order in which asyncio runs a snippet, instantly and without
 flakiness. Sleeping for real is slow; a naive fast-forward clock changes orders (an unstable
-timer heap, float drift). This loop keeps time as integer nanoseconds, breaks equal deadlines in
-the order the timers were set, and jumps the clock only when nothing is ready - the three rules
-under which every deterministic order matches real time (see the design notes).
+timer heap, float drift). This loop keeps time as integer nanoseconds and jumps the clock only
+when nothing is ready. Equal deadlines follow the model in the design notes: every reading of
+the clock moves time on by an infinitesimal, so two `call_later(d)` made one after the other get
+two increasing deadlines (they fire in the order set), while one deadline value reused for
+several timers (`call_at(when)` N times, tasks sharing one `asyncio.timeout_at`) really ties and
+pops in the same order as CPython's timer heap. Each timer sorts by `(nanoseconds, reading)`,
+where `reading` numbers the clock reading the deadline came from; the heap itself is asyncio's.
 
-It also guards the run: a loop with nothing left to do is a deadlock, a loop that keeps spinning
-is a busy loop, and a clock that keeps running away is a runaway timer. Each stops the run with a
-clear message instead of hanging the grader.
+It also guards the run: a loop with nothing left to do and no thread that could feed it is a
+deadlock, a loop that keeps spinning is a busy loop, and a clock that keeps running away is a
+runaway timer. Each stops the run with a clear message instead of hanging the grader.
 
 This module is part of the runtime copied into the learner's sandbox: standard library only.
+It is also the kit's public, importable virtual loop (see docs/loop.md): use it in your own
+tests as you would use looptime.
 
 Example:
     >>> import asyncio
-    >>> loop = VirtualClockLoop()
+    >>> loop = new_virtual_loop()
     >>> loop.run_until_complete(asyncio.sleep(3600))
     >>> loop.time()
     3600.0
     >>> loop.close()
+
+    With `asyncio.Runner` (3.11+) or pytest-asyncio, pass `new_virtual_loop` as the loop factory.
 
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import concurrent.futures.thread
 import contextvars
 import heapq
+import itertools
+import math
+import os
 import selectors
+import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
+from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
+__all__ = [
+    "NS_PER_S",
+    "BusyLoopError",
+    "DeadlockError",
+    "LoopGuardError",
+    "LoopObserver",
+    "VirtualClockLoop",
+    "VirtualClockPolicy",
+    "VirtualTimeLimitError",
+    "loop_of_this_thread",
+    "new_virtual_loop",
+    "seconds_to_ns",
+]
+
 NS_PER_S = 1_000_000_000
+
+#: A deadline no clock ever reaches (`sleep(math.inf)`): larger than any finite float in ns.
+FOREVER_NS = 1 << 1100
 
 #: Far below the 1 ns step of the clock, far above float rounding at an hour of virtual time.
 _CLOCK_RESOLUTION = 1e-10
 
-#: Real seconds the loop waits for a thread before it calls a silent loop a deadlock.
+#: Real seconds the loop waits, with nothing scheduled, for a thread that shows no sign of life
+#: (blocked in C code, say) before it calls the run a deadlock. Any progress refills it.
 _THREAD_GRACE_S = 2.0
+
+#: Real seconds `shutdown_default_executor` waits for workers that are still busy.
+_SHUTDOWN_JOIN_S = 1.0
+
+#: Reused deadline values remembered for ties (a reused `timeout_at` deadline); oldest dropped.
+_DEADLINES_KEPT = 4096
+
+_THIS_FILE = os.path.normcase(__file__)
+
+#: The real clock, taken before the sandbox makes `time.monotonic` follow the virtual one.
+_real_monotonic = time.monotonic
 
 
 def seconds_to_ns(seconds: float) -> int:
-    """Round a delay or deadline in seconds to whole nanoseconds (this removes float drift)."""
-    return round(seconds * NS_PER_S)
+    """Round a delay in seconds to whole nanoseconds (this removes float drift).
+
+    A positive delay never becomes 0 ns (a "sleep until this float deadline" loop must see the
+    clock move), infinity becomes `FOREVER_NS`, and NaN counts as 0, as asyncio's heap treats it.
+    """
+    if seconds != seconds:  # NaN: asyncio's timer heap fires it at once  # noqa: PLR0124
+        return 0
+    if math.isinf(seconds):
+        return FOREVER_NS if seconds > 0 else -FOREVER_NS
+    product = seconds * NS_PER_S
+    ns = int(seconds) * NS_PER_S if math.isinf(product) else round(product)
+    if ns == 0 and seconds > 0:
+        return 1
+    return max(-FOREVER_NS, min(FOREVER_NS, ns))
+
+
+def _deadline_to_ns(when: float) -> int:
+    """An absolute deadline in nanoseconds: the nearest tick (the clock reads it as `when`)."""
+    if when != when:  # noqa: PLR0124 - NaN
+        return -FOREVER_NS
+    if math.isinf(when):
+        return FOREVER_NS if when > 0 else -FOREVER_NS
+    product = when * NS_PER_S
+    ns = int(when) * NS_PER_S if math.isinf(product) else round(product)
+    return max(-FOREVER_NS, min(FOREVER_NS, ns))
 
 
 class LoopGuardError(RuntimeError):
@@ -72,51 +140,73 @@ class VirtualTimeLimitError(LoopGuardError):
 
 
 class OrderedTimerHandle(asyncio.TimerHandle):
-    """A timer that sorts by (integer deadline, sequence number) so ties keep the order set."""
+    """A timer that sorts by (integer deadline, clock reading) instead of a float deadline.
 
-    __slots__ = ("_seq", "_when_ns")
+    Two timers compare exactly as CPython's would: by deadline, and for the same nanosecond by
+    the clock reading each deadline came from. A deadline value reused for several timers
+    shares its reading, so those timers tie and asyncio's heap orders them as CPython's does.
+    """
+
+    __slots__ = ("_requested", "_sort_key", "_when_ns")
 
     if TYPE_CHECKING:  # asyncio's private state, which typeshed does not declare
-        _source_traceback: list[Any] | None
+        _source_traceback: Any
         _scheduled: bool
+        _when: float
+        _loop: Any
 
     def __init__(  # noqa: PLR0917 - mirrors asyncio.TimerHandle's positional signature
         self,
         when_ns: int,
-        seq: int,
+        reading: int,
+        requested: float,
         callback: Callable[..., object],
         args: tuple[Any, ...],
-        loop: asyncio.AbstractEventLoop,
+        loop: VirtualClockLoop,
         context: contextvars.Context | None,
     ) -> None:
-        super().__init__(when_ns / NS_PER_S, callback, args, loop, context=context)
+        super().__init__(_ns_to_seconds(when_ns), callback, args, loop, context=context)
         self._when_ns = when_ns
-        self._seq = seq
+        self._requested = requested
+        self._sort_key = (when_ns, reading)
 
-    def _key(self) -> tuple[int, int]:
-        return (self._when_ns, self._seq)
+    def _run(self) -> None:
+        # A timer asked for `when` fires no earlier than `when` as the clock reads it, even
+        # where the nearest nanosecond tick lies a hair before it (see VirtualClockLoop.time).
+        loop = self._loop
+        if isinstance(loop, VirtualClockLoop):
+            loop._reached(self._requested)  # noqa: SLF001 - the loop's own timer
+        super()._run()
 
     def __lt__(self, other: object) -> bool:
         if isinstance(other, OrderedTimerHandle):
-            return self._key() < other._key()
+            return self._sort_key < other._sort_key
         return NotImplemented
 
     def __le__(self, other: object) -> bool:
         if isinstance(other, OrderedTimerHandle):
-            return self._key() <= other._key()
+            return self._sort_key <= other._sort_key
         return NotImplemented
 
     def __gt__(self, other: object) -> bool:
         if isinstance(other, OrderedTimerHandle):
-            return self._key() > other._key()
+            return self._sort_key > other._sort_key
         return NotImplemented
 
     def __ge__(self, other: object) -> bool:
         if isinstance(other, OrderedTimerHandle):
-            return self._key() >= other._key()
+            return self._sort_key >= other._sort_key
         return NotImplemented
 
     __hash__ = asyncio.TimerHandle.__hash__
+
+
+def _ns_to_seconds(ns: int) -> float:
+    if ns >= FOREVER_NS:
+        return math.inf
+    if ns <= -FOREVER_NS:
+        return -math.inf
+    return ns / NS_PER_S
 
 
 class LoopObserver:
@@ -125,8 +215,10 @@ class LoopObserver:
     def attach(self, loop: VirtualClockLoop) -> None:
         """A new loop starts reporting to this observer."""
 
-    def task_created(self, loop: VirtualClockLoop, task: asyncio.Task[Any]) -> None:
-        """A task was created (after an eager first step, if any)."""
+    def task_created(
+        self, loop: VirtualClockLoop, task: asyncio.Task[Any], coro: object = None
+    ) -> None:
+        """A task was created (after an eager first step, if any) from coroutine `coro`."""
 
     def timer_set(self, loop: VirtualClockLoop, when_ns: int) -> None:
         """A timer was set by whatever is running now (a sleep, a timeout)."""
@@ -170,8 +262,92 @@ class _VirtualSelector(selectors.BaseSelector):
         return loop._virtual_select(self._real, timeout)  # noqa: SLF001 - the loop's own half
 
 
+class _Job:
+    """One `run_in_executor` call, from submission until the loop sees its result."""
+
+    __slots__ = ("finished", "thread")
+
+    def __init__(self) -> None:
+        self.thread: int | None = None  # the worker's ident, once the job started there
+        self.finished = False  # the function returned; its result is on its way to the loop
+
+
+# What a thread's innermost Python frame says about it.
+_WORKING, _BLOCKED, _TIMED = "working", "blocked", "timed"
+_CONDITION_WAIT = threading.Condition.wait.__code__
+_JOIN_CODES = frozenset(
+    function.__code__
+    for function in (
+        threading.Thread.join,
+        getattr(threading.Thread, "_wait_for_tstate_lock", None),
+    )
+    if function is not None
+)
+_IDLE_WORKER = getattr(getattr(concurrent.futures.thread, "_worker", None), "__code__", None)
+
+#: Code of functions that sleep for a bounded real time (the sandbox's `time.sleep` in a thread
+#: that belongs to no loop): a thread there will wake by itself. `virtual_time` adds its own.
+TIMED_WAIT_CODES: set[CodeType] = set()
+
+
+def _thread_state(frame: FrameType) -> str:
+    """Working, blocked for good, or blocked with a real-time timeout (`_TIMED`).
+
+    A thread waiting on a condition (`Future.result()`, `Event.wait()`, `Queue.get()`) cannot
+    feed the loop until someone notifies it; one that was notified but has not run yet still
+    shows the wait frame, so it counts as blocked only while its waiter is still queued.
+    Anything the frame does not explain counts as working: the loop then waits, never guesses.
+    """
+    code = frame.f_code
+    if code is _CONDITION_WAIT:
+        return _condition_wait_state(frame)
+    if code in _JOIN_CODES:
+        return _BLOCKED if frame.f_locals.get("timeout") in {None, -1} else _TIMED
+    if code is _IDLE_WORKER:
+        return _BLOCKED
+    if code in TIMED_WAIT_CODES:
+        return _TIMED
+    return _WORKING
+
+
+def _condition_wait_state(frame: FrameType) -> str:
+    local = frame.f_locals
+    condition, waiter = local.get("self"), local.get("waiter")
+    try:
+        queued = waiter is not None and waiter in getattr(condition, "_waiters", ())
+    except (AttributeError, TypeError, RuntimeError):
+        queued = False
+    if not queued:
+        return _WORKING  # not waiting yet, or notified and about to run
+    return _BLOCKED if local.get("timeout") is None else _TIMED
+
+
+def _signature(frame: FrameType) -> tuple[int, int, int]:
+    """Changes whenever a thread runs Python code: to tell a live thread from a stuck one."""
+    return (id(frame), frame.f_lasti, frame.f_lineno or 0)
+
+
+def _interpreter_pool() -> type | None:
+    return getattr(concurrent.futures, "InterpreterPoolExecutor", None)  # 3.14+
+
+
 class VirtualClockLoop(asyncio.SelectorEventLoop):
-    """An asyncio loop whose clock is virtual, integer and tie-stable, with run guards."""
+    """An asyncio loop whose clock is virtual and integer, with CPython's timer order and guards.
+
+    Options (all keyword-only):
+        max_steps: loop iterations before a busy loop is stopped (per `asyncio.run` phase).
+        max_virtual_seconds: virtual time before a runaway clock is stopped.
+        hop_latency_ns: added to every jump of the clock (a late wake-up), to find snippets
+            whose order depends on how punctual timers are.
+        ready_latency_ns: the clock moves on by this on every iteration that runs callbacks
+            (real time passing while things are ready), to find snippets that depend on time
+            standing still while anything is ready.
+        tie_order: "heap" (default, CPython's: a reused deadline ties) or "set" (every timer
+            its own clock reading: equal deadlines fire in the order set).
+        thread_grace_s: real seconds to wait, with nothing scheduled, for a thread that shows
+            no sign of life before calling the run a deadlock.
+        observer: receives what the loop does (the trace recorder).
+    """
 
     if TYPE_CHECKING:  # BaseEventLoop's private state, which typeshed does not declare
         _scheduled: list[OrderedTimerHandle]
@@ -179,6 +355,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         _timer_cancelled_count: int
         _default_executor: Any
         _debug: bool
+        _ssock: Any
+        _selector: Any
 
         def _write_to_self(self) -> None: ...
         def _check_closed(self) -> None: ...
@@ -190,24 +368,37 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         max_steps: int = 100_000,
         max_virtual_seconds: float = 3600.0,
         hop_latency_ns: int = 0,
+        ready_latency_ns: int = 0,
+        tie_order: str = "heap",
+        thread_grace_s: float = _THREAD_GRACE_S,
         observer: LoopObserver | None = None,
     ) -> None:
+        if tie_order not in {"heap", "set"}:
+            msg = f"tie_order must be 'heap' or 'set', not {tie_order!r}"
+            raise ValueError(msg)
         self._now_ns = 0
-        self._seq = 0
+        #: The latest deadline reached at this tick, as its float (see `time`).
+        self._floor = 0.0
+        self._readings = itertools.count(1)
+        self._last_reading = 0
+        self._deadline_readings: dict[int, tuple[object, int]] = {}
         self._steps = 0
         self.max_steps = max_steps
         self.max_virtual_ns = seconds_to_ns(max_virtual_seconds)
-        #: Added to every jump of the clock: a late wake-up, to find timing-sensitive snippets.
         self.hop_latency_ns = hop_latency_ns
+        self.ready_latency_ns = ready_latency_ns
+        self.tie_order = tie_order
+        self.thread_grace_s = thread_grace_s
         self.observer = observer or LoopObserver()
         self.phase = "main"
         self.guard_error: LoopGuardError | None = None
         self._runs = 0
         self._thread_lock = threading.Lock()
-        self._executor_jobs = 0
-        self._sleeping_threads = 0
-        self._thread_sleep_requests: list[tuple[int, threading.Event]] = []
-        self._grace_spent_s = 0.0
+        self._jobs: dict[int, _Job] = {}
+        self._sleeping_threads: set[int] = set()
+        self._thread_sleep_requests: list[tuple[int, threading.Event, int]] = []
+        self._idle_since: float | None = None
+        self._thread_signatures: dict[int, tuple[int, int, int]] = {}
         selector = _VirtualSelector()
         super().__init__(selector)
         selector.loop = self
@@ -216,13 +407,22 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
     # --- the clock -------------------------------------------------------------------------
     def time(self) -> float:
-        """Virtual seconds since the loop was made."""
-        return self._now_ns / NS_PER_S
+        """Virtual seconds since the loop was made (each reading is one infinitesimal later)."""
+        self._last_reading = next(self._readings)
+        now = self._now_ns / NS_PER_S
+        return max(now, self._floor)
 
     @property
     def now_ns(self) -> int:
         """Virtual nanoseconds since the loop was made."""
         return self._now_ns
+
+    def _reached(self, requested: float) -> None:
+        # A deadline given as a float between two ticks fires at the nearest one; from then on
+        # the clock reads at least that float, as a real clock would after the timer fired, so
+        # `while loop.time() < deadline: loop.call_at(deadline, ...)` ends.
+        if requested > self._floor and requested <= (self._now_ns + 1) / NS_PER_S:
+            self._floor = requested
 
     def call_later(  # type: ignore[override]  # typeshed's variadic generics, same contract
         self,
@@ -231,7 +431,11 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
-        return self._call_at_ns(self._now_ns + seconds_to_ns(delay), callback, args, context)
+        # asyncio reads the clock here: a reading of its own, later than every earlier one.
+        delay_ns = seconds_to_ns(delay)
+        when_ns = self._now_ns + delay_ns if abs(delay_ns) < FOREVER_NS else delay_ns
+        requested = _ns_to_seconds(when_ns)
+        return self._push(when_ns, next(self._readings), requested, callback, args, context)
 
     def call_at(  # type: ignore[override]  # typeshed's variadic generics, same contract
         self,
@@ -240,11 +444,33 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         *args: Any,
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
-        return self._call_at_ns(seconds_to_ns(when), callback, args, context)
+        when_ns = _deadline_to_ns(when)
+        return self._push(when_ns, self._reading_of(when), when, callback, args, context)
 
-    def _call_at_ns(
+    def _reading_of(self, when: object) -> int:
+        """The clock reading an absolute deadline came from.
+
+        The same deadline object given again (a shared `timeout_at` deadline, `call_at(when)`
+        in a loop) shares its reading, so those timers tie as they do in CPython. A new object
+        came from the latest reading of the clock: `loop.time() + delay` just computed.
+        """
+        if self.tie_order == "set":
+            return next(self._readings)
+        seen = self._deadline_readings.get(id(when))
+        if seen is not None and seen[0] is when:
+            return seen[1]
+        reading = self._last_reading
+        if len(self._deadline_readings) >= _DEADLINES_KEPT:
+            del self._deadline_readings[next(iter(self._deadline_readings))]
+        # Holding the object keeps its id from being reused by another float meanwhile.
+        self._deadline_readings[id(when)] = (when, reading)
+        return reading
+
+    def _push(  # noqa: PLR0917 - one internal call site per public method
         self,
         when_ns: int,
+        reading: int,
+        requested: float,
         callback: Callable[..., object],
         args: tuple[Any, ...],
         context: contextvars.Context | None,
@@ -252,10 +478,12 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._check_closed()
         if self._debug:
             self._check_thread()
-        self._seq += 1
-        timer = OrderedTimerHandle(when_ns, self._seq, callback, args, self, context)
-        if timer._source_traceback:  # noqa: SLF001 - mirrors BaseEventLoop.call_at
-            del timer._source_traceback[-1]  # noqa: SLF001
+        timer = OrderedTimerHandle(when_ns, reading, requested, callback, args, self, context)
+        traceback = timer._source_traceback  # noqa: SLF001 - asyncio's debug-mode record
+        if traceback:
+            # Debug mode shows where a timer was set: the caller's line, never this module.
+            while traceback and os.path.normcase(traceback[-1].filename) == _THIS_FILE:
+                del traceback[-1]
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True  # noqa: SLF001
         self.observer.timer_set(self, when_ns)
@@ -263,24 +491,27 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
     def block_for(self, seconds: float) -> None:
         """A blocking call in the loop's thread (e.g. `time.sleep`) holds the loop this long."""
-        self._now_ns += max(0, seconds_to_ns(seconds))
-        self._check_virtual_limit()
+        delay_ns = max(0, seconds_to_ns(seconds))
+        if self._now_ns + delay_ns > self.max_virtual_ns:
+            self._trip_time_limit()
+        self._now_ns += delay_ns
         self.observer.clock_moved(self, self._now_ns, blocking=True)
 
-    def _check_virtual_limit(self) -> None:
-        if self._now_ns > self.max_virtual_ns:
-            limit = self.max_virtual_ns / NS_PER_S
-            self._trip(
-                VirtualTimeLimitError(
-                    f"the virtual clock passed {limit:g} s: something keeps sleeping forever "
-                    "(a `while True` loop around `await asyncio.sleep(...)`?)"
-                )
+    def _trip_time_limit(self) -> None:
+        limit = self.max_virtual_ns / NS_PER_S
+        self._trip(
+            VirtualTimeLimitError(
+                f"the virtual clock passed {limit:g} s: something keeps sleeping forever "
+                "(a `while True` loop around `await asyncio.sleep(...)`?)"
             )
+        )
 
     # --- tasks and phases ------------------------------------------------------------------
     def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         task = super().create_task(coro, **kwargs)
-        self.observer.task_created(self, task)
+        # The coroutine goes along: an eager task that already finished must not be asked for
+        # it (`get_coro()` on such a task crashes CPython 3.12.0 and 3.12.1).
+        self.observer.task_created(self, task, coro)
         return task
 
     def run_until_complete(self, future: Any) -> Any:
@@ -294,55 +525,129 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         return super().run_until_complete(future)
 
     async def shutdown_default_executor(self, *args: Any) -> None:
-        """Let idle workers go without a joining thread the virtual clock cannot see."""
+        """Let the workers go, joining the idle ones here (no thread, no timeout timer).
+
+        asyncio joins them in a helper thread, with a timeout timer on 3.12+: a virtual clock
+        would jump straight to that timer. Idle workers exit at once; a worker still busy
+        gets a second of real time, then is left behind (real asyncio would wait for it).
+        """
         executor = self._default_executor
         self._executor_shutdown_called = True
         if executor is not None:
             self._default_executor = None
             executor.shutdown(wait=False)
+            deadline = _real_monotonic() + _SHUTDOWN_JOIN_S
+            for thread in list(getattr(executor, "_threads", ())):
+                thread.join(max(0.0, deadline - _real_monotonic()))
 
     # --- threads ---------------------------------------------------------------------------
     def run_in_executor(  # type: ignore[override]  # typeshed's variadic generics, same contract
         self, executor: Any, func: Callable[..., Any], *args: Any
     ) -> Any:
-        def in_thread(*call_args: Any) -> Any:
-            _THREAD_STATE.loop = self
-            try:
-                return func(*call_args)
-            finally:
-                _THREAD_STATE.loop = None
-
-        future = super().run_in_executor(executor, in_thread, *args)
+        if self._debug:
+            self._check_callback(func, "run_in_executor")  # type: ignore[attr-defined]
+        target = executor if executor is not None else self._default_executor
+        job = _Job()
+        interpreters = _interpreter_pool()
+        in_threads = target is None or (
+            isinstance(target, concurrent.futures.ThreadPoolExecutor)
+            and not (interpreters is not None and isinstance(target, interpreters))
+        )
+        if in_threads:
+            # A worker thread follows this loop's clock (`time.sleep` there is virtual). Other
+            # executors (processes, interpreters) get the function as it is: it must pickle.
+            future = super().run_in_executor(executor, self._in_thread, job, func, *args)
+        else:
+            job.thread = -1  # nothing to inspect: the job counts as working until it is done
+            future = super().run_in_executor(executor, func, *args)
         with self._thread_lock:
-            self._executor_jobs += 1
-        future.add_done_callback(self._executor_job_done)
+            self._jobs[id(job)] = job
+        future.add_done_callback(lambda _: self._job_done(job))
         return future
 
-    def _executor_job_done(self, _future: object) -> None:
+    def _in_thread(self, job: _Job, func: Callable[..., Any], *args: Any) -> Any:
+        job.thread = threading.get_ident()
+        _THREAD_STATE.loop = self
+        try:
+            return func(*args)
+        finally:
+            _THREAD_STATE.loop = None
+            job.finished = True
+
+    def _job_done(self, job: _Job) -> None:
         with self._thread_lock:
-            self._executor_jobs -= 1
+            self._jobs.pop(id(job), None)
 
     def thread_sleep(self, seconds: float) -> None:
         """`time.sleep` in a worker thread: wait until the virtual clock reaches the deadline."""
         woken = threading.Event()
+        ident = threading.get_ident()
         with self._thread_lock:
-            self._thread_sleep_requests.append((max(0, seconds_to_ns(seconds)), woken))
-            self._sleeping_threads += 1
+            self._thread_sleep_requests.append((max(0, seconds_to_ns(seconds)), woken, ident))
+            self._sleeping_threads.add(ident)
         self._write_to_self()
         woken.wait()
 
-    def _wake_thread(self, woken: threading.Event) -> None:
+    def _wake_thread(self, woken: threading.Event, ident: int) -> None:
         with self._thread_lock:
-            self._sleeping_threads -= 1
+            self._sleeping_threads.discard(ident)
         woken.set()
 
-    def _threads_working(self) -> bool:
+    def _jobs_working(self) -> bool:
+        """Whether a thread works for this loop now: the virtual clock waits for it."""
         with self._thread_lock:
             requests, self._thread_sleep_requests = self._thread_sleep_requests, []
-            working = self._executor_jobs - self._sleeping_threads - len(requests) > 0
-        for delay_ns, woken in requests:
-            self._call_at_ns(self._now_ns + delay_ns, self._wake_thread, (woken,), None)
-        return working
+            jobs = list(self._jobs.values())
+            sleeping = set(self._sleeping_threads)
+        for delay_ns, woken, ident in requests:
+            when_ns = self._now_ns + delay_ns
+            self._push(when_ns, next(self._readings), when_ns / NS_PER_S, self._wake_thread,
+                       (woken, ident), None)  # fmt: skip
+        if not jobs:
+            return False
+        frames: dict[int, FrameType] | None = None
+        for job in jobs:
+            if job.thread is None or job.thread == -1 or job.finished:
+                return True  # not started yet, in another process, or its result on the way
+            if job.thread in sleeping:
+                continue
+            if frames is None:
+                frames = sys._current_frames()  # noqa: SLF001 - the only way to see a thread
+            frame = frames.get(job.thread)
+            if frame is None or _thread_state(frame) == _WORKING:
+                return True
+        return False
+
+    def _foreign_threads_may_feed(self) -> bool:
+        """Whether a thread outside the loop might still wake it (a live or waiting thread)."""
+        me = threading.get_ident()
+        frames = sys._current_frames()  # noqa: SLF001 - the only way to see a thread
+        alive = {thread.ident for thread in threading.enumerate() if thread.ident} - {me}
+        may_feed = False
+        progressed = False
+        signatures: dict[int, tuple[int, int, int]] = {}
+        for ident in alive:
+            frame = frames.get(ident)
+            if frame is None or ident in self._sleeping_threads:
+                continue
+            state = _thread_state(frame)
+            if state == _BLOCKED:
+                continue  # waits for a notification nobody running can send
+            may_feed = True
+            signature = _signature(frame)
+            signatures[ident] = signature
+            if state == _TIMED or self._thread_signatures.get(ident) != signature:
+                progressed = True
+        self._thread_signatures = signatures
+        if progressed:
+            self._idle_since = None
+        return may_feed
+
+    def _has_real_io(self) -> bool:
+        """File descriptors other than the loop's own wake-up pipe (sockets, pipes, servers)."""
+        ssock = getattr(self, "_ssock", None)
+        own = ssock.fileno() if ssock is not None else -1
+        return any(key.fd != own for key in self._selector.get_map().values())
 
     # --- the heart: where a real loop would sleep -------------------------------------------
     def _trip(self, error: LoopGuardError) -> None:
@@ -364,36 +669,51 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                 )
             )
         if timeout == 0:
+            self._idle_since = None
+            if self.ready_latency_ns:
+                self._now_ns += self.ready_latency_ns
             return real.select(0)
-        if self._threads_working():
+        if self._jobs_working():
             # Work in threads takes no virtual time: wait for it in real time.
+            self._idle_since = None
             return real.select(0.01)
         events = real.select(0)
         if events or self._ready:
+            self._idle_since = None
             return events
         while self._scheduled and self._scheduled[0]._cancelled:  # noqa: SLF001
             self._timer_cancelled_count -= 1
             heapq.heappop(self._scheduled)._scheduled = False  # noqa: SLF001
         if not self._scheduled:
             return self._wait_or_deadlock(real)
+        self._idle_since = None
+        self._jump_to_next_timer()
+        return events
+
+    def _jump_to_next_timer(self) -> None:
+        """Nothing is ready: move the clock to the earliest timer (plus any late wake-up)."""
         head = self._scheduled[0]
         target = getattr(head, "_when_ns", None)
         if target is None:  # pragma: no cover - a timer made behind our back
-            target = seconds_to_ns(head.when())
+            target = _deadline_to_ns(head.when())
         if target > self._now_ns:
+            if target + self.hop_latency_ns > self.max_virtual_ns:
+                self._trip_time_limit()
             self._now_ns = target + self.hop_latency_ns
-            self._check_virtual_limit()
             self.observer.clock_moved(self, self._now_ns, blocking=False)
-        return events
 
     def _wait_or_deadlock(
         self, real: selectors.BaseSelector
     ) -> list[tuple[selectors.SelectorKey, int]]:
-        # A thread the loop does not know about (or real I/O) may still wake us: grant a short
-        # real-time grace before calling it a deadlock.
-        if _foreign_threads_alive() and self._grace_spent_s < _THREAD_GRACE_S:
-            self._grace_spent_s += 0.05
-            return real.select(0.05)
+        # Nothing ready, no timer: only a thread (or real I/O) can still wake the loop. Wait in
+        # real time while one might; the grace for a thread that shows no sign of life is
+        # refilled whenever anything happens, so a slow feeder never looks like a deadlock.
+        if self._foreign_threads_may_feed() or self._has_real_io():
+            now = _real_monotonic()
+            if self._idle_since is None:
+                self._idle_since = now
+            if now - self._idle_since < self.thread_grace_s:
+                return real.select(0.05)
         self._trip(
             DeadlockError(
                 "nothing is ready to run, no timer is set and no thread is working: every "
@@ -401,15 +721,6 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             )
         )
         return []  # pragma: no cover - _trip always raises
-
-
-def _foreign_threads_alive() -> bool:
-    """Threads other than this one and asyncio's own executor workers (idle or tracked)."""
-    me = threading.current_thread()
-    return any(
-        thread is not me and not thread.name.startswith("asyncio_")
-        for thread in threading.enumerate()
-    )
 
 
 class _ThreadState(threading.local):
@@ -427,7 +738,22 @@ def loop_of_this_thread() -> VirtualClockLoop | None:
     return _THREAD_STATE.loop
 
 
-class VirtualClockPolicy(asyncio.DefaultEventLoopPolicy):
+def new_virtual_loop(**options: Any) -> VirtualClockLoop:
+    """A new virtual-clock loop: a `loop_factory` for `asyncio.run`/`asyncio.Runner` (3.11+).
+
+    The options are `VirtualClockLoop`'s. Example (3.12+):
+    `asyncio.run(main(), loop_factory=new_virtual_loop)`.
+    """
+    return VirtualClockLoop(**options)
+
+
+#: The default policy class without 3.14's deprecation warning for the public name.
+_DefaultPolicy: Any = getattr(asyncio, "_DefaultEventLoopPolicy", None) or (
+    asyncio.DefaultEventLoopPolicy
+)
+
+
+class VirtualClockPolicy(_DefaultPolicy):  # type: ignore[misc]  # resolved at import time
     """Routes a plain `asyncio.run()` (and `new_event_loop()`) to a virtual-clock loop."""
 
     def __init__(self, **loop_options: Any) -> None:

@@ -7,16 +7,23 @@ in real time: the clock moves on and every other task is late. In an executor th
 for the virtual clock, so `asyncio.to_thread(time.sleep, 1)` takes one virtual second while the
 loop keeps running.
 
+A thread that belongs to no loop (a process pool's manager thread, a learner's own thread)
+sees a clock that moves on by a nanosecond at every reading where virtual time stood still:
+library code there polls with real-time deadlines (`multiprocessing`'s `poll(0)` loops until
+`deadline - monotonic() < 0`), and a clock frozen while the loop waits for that very thread
+would spin it for ever.
+
 Standard library only: this module runs inside the learner's sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 
-from .virtual_loop import NS_PER_S, VirtualClockLoop, loop_of_this_thread
+from .virtual_loop import NS_PER_S, TIMED_WAIT_CODES, VirtualClockLoop, loop_of_this_thread
 
 #: Longest real pause granted to a thread that belongs to no loop (virtual time is free).
 _STRAY_THREAD_SLEEP_S = 0.05
@@ -30,18 +37,19 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
     real_sleep = time.sleep
     wall_start = time.time()
     monotonic_start = 1000.0  # an arbitrary origin, as real monotonic clocks have
+    reading = _reader(now_ns)
 
     def monotonic() -> float:
-        return monotonic_start + now_ns() / NS_PER_S
+        return monotonic_start + reading() / NS_PER_S
 
     def monotonic_ns() -> int:
-        return round(monotonic_start * NS_PER_S) + now_ns()
+        return round(monotonic_start * NS_PER_S) + reading()
 
     def wall() -> float:
-        return wall_start + now_ns() / NS_PER_S
+        return wall_start + reading() / NS_PER_S
 
     def wall_ns() -> int:
-        return round(wall_start * NS_PER_S) + now_ns()
+        return round(wall_start * NS_PER_S) + reading()
 
     def sleep(seconds: float) -> None:
         if seconds < 0:
@@ -58,6 +66,8 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
         else:
             real_sleep(min(seconds, _STRAY_THREAD_SLEEP_S))
 
+    # A stray thread in this sleep wakes by itself: the loop must not call it a deadlock.
+    TIMED_WAIT_CODES.add(sleep.__code__)
     time.monotonic = monotonic
     time.perf_counter = monotonic
     time.monotonic_ns = monotonic_ns
@@ -65,6 +75,24 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
     time.time = wall
     time.time_ns = wall_ns
     time.sleep = sleep  # type: ignore[assignment]  # same behaviour for the floats learners pass
+
+
+def _reader(now_ns: Callable[[], int]) -> Callable[[], int]:
+    """Reads virtual time: exactly in loops and the main thread, ever later in stray threads."""
+    main_thread = threading.main_thread().ident
+    stray = threading.local()
+
+    def reading() -> int:
+        now = now_ns()
+        if threading.get_ident() == main_thread or loop_of_this_thread() is not None:
+            return now  # the loop's own clock, exactly
+        last: int | None = getattr(stray, "last", None)
+        if last is not None and now <= last:
+            now = last + 1
+        stray.last = now
+        return now
+
+    return reading
 
 
 def _is_main_thread() -> bool:

@@ -21,7 +21,7 @@ def hunt():
         for up in range(8):
             base = os.path.join(start, *[".."] * up)
             candidates.append(os.path.join(base, "solutions", "03_sleep", "04_take_turns.py"))
-            candidates += glob.glob(os.path.join(base, "grader", "hidden", "*.py"))
+            candidates += glob.glob(os.path.join(base, "grader", "grading", "hidden", "*.py"))
     for root in ("/work", "/root", "/home", "/srv", "/opt", "/tmp", "/var/tmp", "@@KIT@@"):
         candidates += glob.glob(os.path.join(root, "*", "solutions", "*", "04_take_turns.py"))
         candidates += glob.glob(os.path.join(root, "solutions", "*", "04_take_turns.py"))

@@ -19,7 +19,7 @@ async def main(labels: list[str] | None = None, steps: int = 3) -> None:
         ("@@CANARY@@/new-@@MARKER@@", "w"),
         ("@@KIT@@/README.md", "a"),
         ("@@SOLUTION@@", "a"),
-        ("@@KIT@@/grader/hidden/test_@@MARKER@@.py", "w"),
+        ("@@KIT@@/grader/grading/hidden/test_@@MARKER@@.py", "w"),
         ("@@KIT@@/solutions/@@MARKER@@.py", "w"),
         ("/tmp/@@MARKER@@", "w"),
         ("/var/tmp/@@MARKER@@", "w"),

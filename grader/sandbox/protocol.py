@@ -1,0 +1,224 @@
+"""Checks the JSON a sandboxed child sends back before the grader believes any of it.
+
+The child runs learner code, so its answer is hostile until proven plain: JSON only (never
+pickle), capped in size and depth, every field of the exact type expected, and stamped with the
+run's one-time token. Anything else is a `ProtocolError`, which costs that run its credit and
+nothing more. What passes is a `ChildResult`, whose trace is a `model.trace.Trace`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict, cast
+
+from grader.model.text import clean
+from grader.model.trace import Trace
+
+MAX_DEPTH = 32
+
+
+class ProtocolError(ValueError):
+    """The child's answer is not a well-formed result."""
+
+
+class ChildFrame(TypedDict):
+    """One frame of the learner's own code in an error's traceback."""
+
+    line: int
+    function: str
+    code: str
+
+
+class _ErrorDetails(TypedDict, total=False):
+    line: int  # a syntax error's line
+
+
+class ChildError(_ErrorDetails):
+    """Why the run ended in an error: its kind (see `FailureKind`), type, message, frames."""
+
+    kind: str
+    type: str
+    message: str
+    frames: list[ChildFrame]
+
+
+class Confinement(TypedDict):
+    """What the child confined itself with (the Landlock ABI it applied, 0 for none)."""
+
+    landlock: int
+
+
+#: The keys a result may leave out (`return` is a keyword, hence this spelling).
+_ResultDetails = TypedDict(
+    "_ResultDetails",
+    {"error": "ChildError | None", "return": Any, "confined": "Confinement | None", "nonce": str},
+    total=False,
+)
+
+
+class ChildResult(_ResultDetails):
+    """A checked child result: every field below has the type declared, every string cleaned."""
+
+    protocol: int
+    status: str
+    trace: Trace
+    helpers: dict[str, Any]
+    warnings: list[Any]
+    flooded: bool
+
+
+#: Details some events carry, and their types (`model.trace.TraceEvent`).
+_EVENT_DETAILS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("child", (str,)),
+    ("until_ns", (int, float)),
+    ("line", (int,)),
+    ("phase", (str,)),
+    ("eager", (bool,)),
+)
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _reject_constant(name: str) -> Any:
+    msg = f"non-JSON constant {name}"
+    raise ProtocolError(msg)
+
+
+def _need(mapping: dict[str, Any], key: str, kinds: tuple[type, ...]) -> Any:
+    value = mapping.get(key)
+    if type(value) not in kinds:
+        names = "/".join(kind.__name__ for kind in kinds)
+        msg = f"field {key!r} should be {names}, got {type(value).__name__}"
+        raise ProtocolError(msg)
+    return value
+
+
+_NONE = type(None)
+
+
+def _check_line(line: Any) -> None:
+    if type(line) is not dict:
+        msg = "a trace line is not an object"
+        raise ProtocolError(msg)
+    _need(line, "text", (str,))
+    _need(line, "t_ns", (int,))
+    _need(line, "task", (str, _NONE))
+    _need(line, "phase", (str,))
+    line["text"] = clean(line["text"])
+    if line["task"] is not None:
+        line["task"] = clean(line["task"], limit=80)
+
+
+def _check_trace(trace: Any) -> None:
+    if type(trace) is not dict:
+        msg = "trace is not an object"
+        raise ProtocolError(msg)
+    for line in _need(trace, "lines", (list,)):
+        _check_line(line)
+    for task in _need(trace, "tasks", (list,)):
+        if type(task) is not dict:
+            msg = "a task entry is not an object"
+            raise ProtocolError(msg)
+        task["label"] = clean(_need(task, "label", (str,)), limit=80)
+        _need(task, "created_ns", (int,))
+        _need(task, "done_ns", (int, _NONE))
+        _need(task, "outcome", (str,))
+    for event in _need(trace, "events", (list,)):
+        _check_event(event)
+    _need(trace, "end_ns", (int,))
+
+
+def _check_event(event: Any) -> None:
+    if type(event) is not dict:
+        msg = "an event is not an object"
+        raise ProtocolError(msg)
+    _need(event, "kind", (str,))
+    _need(event, "t_ns", (int,))
+    _need(event, "task", (str, _NONE))
+    for key, kinds in _EVENT_DETAILS:
+        if key in event:
+            _need(event, key, kinds)
+    # Labels are cleaned as the lines' and tasks' are, so the same task matches everywhere.
+    for key in ("task", "child"):
+        if isinstance(event.get(key), str):
+            event[key] = clean(event[key], limit=80)
+
+
+def _check_error(error: Any) -> None:
+    if error is None:
+        return
+    if type(error) is not dict:
+        msg = "error is not an object"
+        raise ProtocolError(msg)
+    _need(error, "kind", (str,))
+    _need(error, "type", (str,))
+    error["message"] = clean(_need(error, "message", (str,)), limit=400)
+    for frame in _need(error, "frames", (list,)):
+        if type(frame) is not dict:
+            msg = "a frame is not an object"
+            raise ProtocolError(msg)
+        _need(frame, "line", (int,))
+        frame["function"] = clean(_need(frame, "function", (str,)), limit=80)
+        frame["code"] = clean(_need(frame, "code", (str,)), limit=200)
+    if "line" in error:
+        _need(error, "line", (int,))
+
+
+def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> ChildResult:
+    """Decode and check one child result; raise ProtocolError if it is not one.
+
+    With `nonce`, the result must carry that run's one-time token: the child read it from its
+    request and deleted the file before learner code ran, so a result forged by learner code
+    (written to the result pipe, then `os._exit`) does not have it.
+    """
+    if len(raw) > max_bytes:
+        msg = f"result larger than {max_bytes} bytes"
+        raise ProtocolError(msg)
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        msg = f"not JSON ({type(exc).__name__})"
+        raise ProtocolError(msg) from exc
+    if type(data) is not dict:
+        msg = "result is not an object"
+        raise ProtocolError(msg)
+    if _depth(data) > MAX_DEPTH:
+        msg = f"result nested deeper than {MAX_DEPTH}"
+        raise ProtocolError(msg)
+    if data.get("protocol") != 1 or type(data.get("protocol")) is not int:
+        msg = "unknown protocol version"
+        raise ProtocolError(msg)
+    if nonce is not None and data.get("nonce") != nonce:
+        msg = "the result does not carry this run's token: something other than the runner wrote it"
+        raise ProtocolError(msg)
+    status = _need(data, "status", (str,))
+    if status not in {"ok", "error"}:
+        msg = f"unknown status {status!r}"
+        raise ProtocolError(msg)
+    _check_error(data.get("error"))
+    if status == "error" and data.get("error") is None:
+        msg = "an error result without its error"
+        raise ProtocolError(msg)
+    _check_trace(data.get("trace"))
+    _need(data, "helpers", (dict,))
+    _need(data, "warnings", (list,))
+    _need(data, "flooded", (bool,))
+    confined = data.get("confined")
+    if confined is not None and (
+        type(confined) is not dict or type(confined.get("landlock")) is not int
+    ):
+        msg = "field 'confined' should be an object with an int 'landlock'"
+        raise ProtocolError(msg)
+    return cast("ChildResult", data)  # every field checked above
