@@ -25,7 +25,7 @@ class FailureKind(str, Enum):
     BUSY_LOOP = "busy-loop"
     VIRTUAL_TIME_LIMIT = "virtual-time-limit"
     SANDBOX = "sandbox"
-    #: Learner code reached into the harness (frames, gc, the recorder...): nothing it did counts.
+    #: The run reached into the harness (docs/produce-integrity.md): nothing it recorded counts.
     REFUSED = "refused"
     # Seen by the parent about the child process.
     TIMEOUT = "timeout"

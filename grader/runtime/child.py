@@ -29,6 +29,7 @@ import inspect
 import json
 import os
 import sys
+import threading
 import traceback
 import warnings
 from typing import Any
@@ -126,8 +127,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         warnings.simplefilter("always")
         if request.get("clock", "virtual") == "virtual":
             # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
-            # The loop learner code meets is sealed and named like asyncio's own (`_GradedLoop`);
-            # it reports to a handle, never to the recorder itself.
+            # The loop holds a handle, never the recorder; the loop it makes is sealed.
             run.route = loop_route.install(
                 request.get("loop_route"),
                 loop_class=_GradedLoop,
@@ -159,8 +159,8 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         except KeyboardInterrupt as exc:
             error = run.error("interrupt", exc)
         except BaseException as exc:  # noqa: BLE001 - any learner failure is reported as data
-            guard = _first_guard(run)
-            error = run.error(guard.kind, guard) if guard else run.error("exception", exc)
+            tripped = _first_guard(run)
+            error = run.error(tripped.kind, tripped) if tripped else run.error("exception", exc)
         finally:
             sys.stdout = saved_stdout
     breach = _breach(fence, before)
@@ -224,21 +224,28 @@ _GradedLoop.__qualname__ = asyncio.SelectorEventLoop.__qualname__
 _GradedLoop.__module__ = asyncio.SelectorEventLoop.__module__
 
 
-#: Modules whose classes the harness relies on: learner code that changes one of them (even
-#: through a public name, `asyncio.BaseEventLoop.call_soon = ...`) changes how asyncio runs.
-_WATCHED_PREFIXES = ("asyncio", "concurrent", "threading", "selectors", "heapq", "kitrt")
-
-
 def _class_snapshot() -> dict[type, dict[str, Any]]:
+    """The classes whose methods the harness relies on while it records, as they are now.
+
+    Learner code that changes one of them (even through a public name reachable from a module
+    view, `asyncio.BaseEventLoop.call_soon = ...`) changes how the loop runs or records: the
+    loop's whole class hierarchy, the policy, timers, the selector, threads and the kit's own
+    recording classes. Other classes (locks, queues, executors: importing the thread pool just
+    to watch it would cost every run milliseconds) change behaviour, which is then recorded as
+    it happened.
+    """
+    import selectors
+
+    roots: list[type] = [
+        _GradedLoop, loop_route.LoopRoute, RecorderHandle, LineCapture, TraceRecorder,
+        asyncio.Handle, asyncio.TimerHandle, selectors.DefaultSelector,
+        threading.Thread, threading.Event,
+    ]  # fmt: skip
     snapshot: dict[type, dict[str, Any]] = {}
-    for name, module in list(sys.modules.items()):
-        if not name.startswith(_WATCHED_PREFIXES) or module is None:
-            continue
-        for value in list(vars(module).values()):
-            if isinstance(value, type) and value not in snapshot:
-                snapshot[value] = dict(vars(value))
-    for value in (VirtualClockLoop, _GradedLoop, LineCapture, RecorderHandle, TraceRecorder):
-        snapshot[value] = dict(vars(value))
+    for root in roots:
+        for cls in root.__mro__:
+            if cls is not object and cls not in snapshot:
+                snapshot[cls] = dict(vars(cls))
     return snapshot
 
 

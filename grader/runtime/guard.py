@@ -39,25 +39,12 @@ from typing import Any
 DENIED_MODULES = frozenset(
     {
         "bdb", "builtins", "code", "codeop", "copy", "copyreg", "ctypes", "dis", "doctest",
-        "faulthandler", "gc", "imp", "importlib", "inspect", "kitrt", "linecache", "logging",
+        "faulthandler", "gc", "imp", "importlib", "kitrt", "linecache", "logging",
         "marshal", "multiprocessing", "operator", "pdb", "pickle", "pickletools", "pkgutil",
         "profile", "cProfile", "pstats", "runpy", "shelve", "site", "sysconfig", "timeit",
         "trace", "tracemalloc", "types", "unittest", "weakref", "zipimport",
     }
 )  # fmt: skip
-
-#: Denied modules of which learner code may still use a few names that reach nothing: the type
-#: predicates (`inspect.iscoroutinefunction` replaces `asyncio.iscoroutinefunction`, deprecated
-#: in 3.14, in the vocabulary exercise). Only these names are in their views.
-PARTLY_ALLOWED = {
-    "inspect": frozenset(
-        {
-            "isawaitable", "iscoroutine", "iscoroutinefunction", "isasyncgen",
-            "isasyncgenfunction", "isfunction", "isgenerator", "isgeneratorfunction",
-            "ismethod", "isclass",
-        }
-    ),
-}  # fmt: skip
 
 #: Public names hidden in every view: they would swap the grader's event loop, install
 #: tracing hooks, or evaluate strings as code.
@@ -69,6 +56,18 @@ HIDDEN_NAMES = frozenset(
         "Formatter",
     }
 )  # fmt: skip
+
+#: Modules seen through a narrow view: only these names (predicates that answer True/False;
+#: the rest of `inspect` walks objects, frames and closures).
+_NARROW_VIEWS = {
+    "inspect": frozenset(
+        {
+            "isawaitable", "iscoroutine", "iscoroutinefunction", "isfunction", "ismethod",
+            "isclass", "isgenerator", "isgeneratorfunction", "isasyncgen",
+            "isasyncgenfunction", "isbuiltin", "isroutine", "isabstract",
+        }
+    )
+}  # fmt: skip
 
 #: Public names that start with an underscore anyway (`os._exit` ends the run, as it should).
 _PUBLIC_UNDERSCORE = frozenset({"_exit"})
@@ -103,7 +102,7 @@ _REMOVED_BUILTINS = (
 
 _ALWAYS_REFUSED = frozenset(
     {
-        "sys.settrace", "sys.setprofile", "sys._current_frames", "sys._current_exceptions",
+        "sys.settrace", "sys.setprofile", "sys._current_exceptions",
         "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook",
         "code.__new__", "function.__new__", "sys.monitoring.register_callback",
         "os.symlink", "os.link", "os.chdir",
@@ -261,7 +260,7 @@ def _exists(name: str) -> bool:
 def module_allowed(name: str) -> bool:
     """Whether learner code may import `name` (as a view)."""
     parts = name.split(".")
-    if name == "__future__" or name in PARTLY_ALLOWED:
+    if name == "__future__" or name in _NARROW_VIEWS:
         return True
     return parts[0] not in DENIED_MODULES and not any(part.startswith("_") for part in parts)
 
@@ -285,8 +284,8 @@ class ModuleView(types.ModuleType):
             return False
         if self._kit_module.__name__ == "sys":
             return name in SYS_NAMES
-        partly = PARTLY_ALLOWED.get(self._kit_module.__name__)
-        return partly is None or name in partly
+        narrow = _NARROW_VIEWS.get(self._kit_module.__name__)
+        return narrow is None or name in narrow
 
     def __getattr__(self, name: str) -> Any:
         module = self._kit_module
@@ -380,7 +379,7 @@ class _AuditHook:
         elif event == "compile":
             if isinstance(args[1], str) and args[1].startswith(self.kit_dir):
                 self.refuse("compiling code under the grader's file names")
-        elif event == "sys._getframe" or (
+        elif event in {"sys._getframe", "sys._current_frames"} or (
             event == "object.__getattr__" and args[1] in _FRAME_ATTRIBUTES
         ):
             self.check_frame(event, args)

@@ -52,10 +52,14 @@ class LoopRoute:
     """The installed route: which one it is, and every virtual loop made through it so far."""
 
     def __init__(
-        self, name: str, options: dict[str, Any], loop_class: type[VirtualClockLoop]
+        self,
+        name: str,
+        options: dict[str, Any],
+        loop_class: type[VirtualClockLoop] = VirtualClockLoop,
     ) -> None:
         self.name = name
         self.options = options
+        #: The child's sealed subclass for learner runs (docs/produce-integrity.md).
         self.loop_class = loop_class
         self.loops: list[VirtualClockLoop] = []
 
@@ -67,7 +71,10 @@ class LoopRoute:
 
 
 def install(
-    requested: str | None, *, loop_class: type[VirtualClockLoop] = VirtualClockLoop, **options: Any
+    requested: str | None,
+    *,
+    loop_class: type[VirtualClockLoop] = VirtualClockLoop,
+    **options: Any,
 ) -> LoopRoute:
     """Make every new event loop of this process a virtual one; return the route taken.
 

@@ -273,7 +273,7 @@ class RecorderHandle(LoopObserver):
     def task_created(
         self, loop: VirtualClockLoop, task: asyncio.Task[Any], coro: object = None
     ) -> None:
-        """A task was created (`coro`: its coroutine, never read back from a finished task)."""
+        """A task was created (`coro`: its coroutine, given for an eager task)."""
         if isinstance(task, asyncio.Task):
             self._recorder.task_created(loop, task, coro)
 
