@@ -29,11 +29,15 @@ from grader.runtime import jail
 from grader.sandbox import forkserver, runs, spawn
 from grader.sandbox.isolation import layers, probe, procfs
 from grader.sandbox.limits import LIMITS_VAR, Limits
+from grader.sandbox.runs import FENCE_VAR
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 ROOT = layers.KIT_ROOT
+# These runs test the sandbox beneath the fence around learner code (`runtime/guard.py` refuses
+# `ctypes`, with which they probe memory and make IPC objects): without the fence, the sandbox
+# alone must hold.
 REQUEST: dict[str, Any] = {
     "mode": "call",
     "entry": "main",
@@ -41,6 +45,7 @@ REQUEST: dict[str, Any] = {
     "kwargs": {},
     "clock": "virtual",
     "loop": {},
+    "fence": False,
 }
 ROOMY = Limits(wall_seconds=60, cpu_seconds=30)
 
@@ -343,7 +348,7 @@ def main(kit):
     }
 '''
 request = {"mode": "call", "entry": "main", "args": [sys.argv[1]], "kwargs": {}, "clock": "virtual",
-           "loop": {}}
+           "loop": {}, "fence": False}
 BOMB = '''
 import os, signal
 
@@ -535,7 +540,7 @@ def test_in_batch_a_learner_run_finds_nothing_of_the_kit_or_another_student(
         )
         (subs / student / "03_sleep" / "04_take_turns.py").write_text(header + DETECTOR)
     only = ["sleep0-take-turns", "tasks-await", "sleep0-target-order", "shared-result-once"]
-    environment = {**os.environ, LIMITS_VAR: "cpu_seconds=20,wall_seconds=60"}
+    environment = {**os.environ, LIMITS_VAR: "cpu_seconds=20,wall_seconds=60", FENCE_VAR: "0"}
     done = subprocess.run(
         [sys.executable, "-m", "grader", "batch", str(subs), "--csv", str(tmp_path / "g.csv"),
          "--jobs", "1", "--only", *only],

@@ -75,6 +75,7 @@ from grader.model.kit import Kit, KitError
 from grader.model.results import GradeReport, RunContext
 from grader.sandbox.isolation import probe
 from grader.sandbox.limits import default_limits
+from grader.sandbox.runs import fence_on
 
 EXIT_OK = 0
 EXIT_OUTPUTS = 1
@@ -296,6 +297,7 @@ def grading_fingerprint(kit: Kit) -> str:
     """What every cached report must have been graded under: kit, Python, isolation, limits."""
     parts = [kit_fingerprint(kit), sys.version, probe.current().name]  # probes once, here
     parts.append(repr(default_limits()))
+    parts.append(f"fence={fence_on()}")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -75,14 +75,15 @@ class _Run:
         return info
 
 
-def _load_module(path: str, fence: guard.Guard) -> Any:
+def _load_module(path: str, fence: guard.Guard | None) -> Any:
     spec = importlib.util.spec_from_file_location("learner_exercise", path)
     if spec is None or spec.loader is None:
         msg = f"cannot load {os.path.basename(path)}"
         raise ImportError(msg)
     module = importlib.util.module_from_spec(spec)
     # The module's own builtins and import: what it can name leads nowhere near the harness.
-    module.__dict__["__builtins__"] = fence.builtins
+    if fence is not None:
+        module.__dict__["__builtins__"] = fence.builtins
     sys.modules["learner_exercise"] = module
     spec.loader.exec_module(module)
     return module
@@ -96,7 +97,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _execute(run: _Run, fence: guard.Guard) -> tuple[Any, dict[str, Any] | None]:
+def _execute(run: _Run, fence: guard.Guard | None) -> tuple[Any, dict[str, Any] | None]:
     request = run.request
     module = _load_module(run.module_path, fence)
     entry_name = request.get("entry", "main")
@@ -140,7 +141,9 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
 
             misbeliefs.apply(str(request["misbelief"]))
         capture = LineCapture(recorder)
-        fence, before = _fence(run)
+        # `"fence": false` is for the kit's own tests of the layers beneath it (the sandbox's
+        # memory and namespaces must hold with no fence at all); the grader never sends it.
+        fence, before = _fence(run) if request.get("fence", True) is not False else (None, {})
         saved_stdout = sys.stdout
         sys.stdout = capture
         try:
@@ -163,7 +166,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
             error = run.error(tripped.kind, tripped) if tripped else run.error("exception", exc)
         finally:
             sys.stdout = saved_stdout
-    breach = _breach(fence, before)
+    breach = _breach(fence, before) if fence is not None else None
     if breach is not None:
         error = breach
     return {
