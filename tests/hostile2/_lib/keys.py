@@ -37,7 +37,7 @@ def plant(ring, label):
 
 
 def plant_everywhere():
-    for ring, label in ((_SESSION, "session"), (_USER, "user"), (_USER_SESSION, "user-session")):
+    for ring, label in ((_USER, "user"), (_USER_SESSION, "user-session")):
         plant(ring, label)
     # A keyring of its own, linked into the user keyring: outlives the process.
     _libc.syscall(_SYS_ADD_KEY, b"keyring", b"hoard:@@MARKER@@", None, 0, _USER)

@@ -100,7 +100,7 @@ def scan_memory():
         seeds = {id(obj) & ~(_CHUNK - 1) for obj in _gc.get_objects()[::97]}
         seeds.add(_ct.addressof(_ct.create_string_buffer(1 << 20)) & ~(_CHUNK - 1))
         libc.sbrk.restype = _ct.c_void_p
-        seeds.add((libc.sbrk(0) or 0) & ~(_CHUNK - 1) - _CHUNK)
+        seeds.add(((libc.sbrk(0) or 0) & ~(_CHUNK - 1)) - _CHUNK)
         for seed in sorted(seeds):
             walk(seed, _CHUNK)
             walk(seed - _CHUNK, -_CHUNK)

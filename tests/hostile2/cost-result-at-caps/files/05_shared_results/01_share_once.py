@@ -57,7 +57,10 @@ async def main(*args, **kwargs):
     value = await _unsolved_main(*args, **kwargs)
     # ~4 MiB of JSON: a million small elements, and the same again nested to the depth cap.
     flat = [0] * 1_000_000
-    nested = [[[[[[[[[[[[[[[[[[[[[[[[[[[[1, 2]]]]]]]]]]]]]]]]]]]]]]]]]]] * 40_000
+    deep = [1, 2]
+    for _ in range(28):
+        deep = [deep]
+    nested = [deep] * 40_000
     return [flat, nested] if kwargs else flat
 
 if __name__ == "__main__":
