@@ -191,7 +191,8 @@ def _needles() -> list[str]:
         for path in top.rglob("*.py")
     )
     public += "\n".join(
-        p.read_text(encoding="utf-8") for p in Path(__import__("asyncio").__file__).parent.glob("*.py")
+        p.read_text(encoding="utf-8")
+        for p in Path(__import__("asyncio").__file__).parent.glob("*.py")
     )
     secret: set[str] = set()
     for path in (ROOT / "solutions").rglob("*.py"):
@@ -255,7 +256,7 @@ def _big_prediction(folder: Path, values: dict[str, str]) -> None:
         budget = 250 * 1024
         while len(text.encode()) > budget:
             lines = lines[: int(len(lines) * 0.9)]
-            body = "PREDICTION: list[str] = [\n" + "".join(f"    {l!r},\n" for l in lines) + "]\n"
+            body = "PREDICTION: list[str] = [\n" + "".join(f"    {x!r},\n" for x in lines) + "]\n"
             text = head + body + tail
         path = folder / exercise.file
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -423,14 +424,40 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any]:
 def _command(case: Case2, base: Path) -> tuple[list[str], Path]:
     py = sys.executable
     if case.mode in {"single", "pty"}:
-        return [py, "-m", "grader", "--submission", str(base / "submission"), "--json",
-                str(base / "out" / "results.json"), "--verbose"], ROOT
+        return [
+            py,
+            "-m",
+            "grader",
+            "--submission",
+            str(base / "submission"),
+            "--json",
+            str(base / "out" / "results.json"),
+            "--verbose",
+        ], ROOT
     if case.mode == "gradescope":
-        return [py, "-m", "grader.classroom.gradescope", "run", "--submission",
-                str(base / "submission"), "--results", str(base / "out" / "results.json")], ROOT
-    return [py, "-m", "grader", "batch", str(base / "students"), "--csv",
-            str(base / "out" / "grades.csv"), "--feedback", str(base / "out" / "feedback"),
-            "--jobs", "1"], ROOT
+        return [
+            py,
+            "-m",
+            "grader.classroom.gradescope",
+            "run",
+            "--submission",
+            str(base / "submission"),
+            "--results",
+            str(base / "out" / "results.json"),
+        ], ROOT
+    return [
+        py,
+        "-m",
+        "grader",
+        "batch",
+        str(base / "students"),
+        "--csv",
+        str(base / "out" / "grades.csv"),
+        "--feedback",
+        str(base / "out" / "feedback"),
+        "--jobs",
+        "1",
+    ], ROOT
 
 
 def _build(case: Case2, base: Path, values: dict[str, str]) -> None:
@@ -454,12 +481,20 @@ def _build(case: Case2, base: Path, values: dict[str, str]) -> None:
     _solve_neighbours(submission, case)
 
 
-def _run(case: Case2, base: Path, command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, bytes, Any]:
+def _run(
+    case: Case2, base: Path, command: list[str], cwd: Path, env: dict[str, str]
+) -> tuple[int, bytes, Any]:
     if case.mode == "pty":
         master, slave = pty.openpty()
-        process = subprocess.Popen(command, cwd=cwd, env={**env, "TERM": "xterm-256color",
-                                   "COLUMNS": "100"}, stdin=subprocess.DEVNULL, stdout=slave,
-                                   stderr=slave, close_fds=True)
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**env, "TERM": "xterm-256color", "COLUMNS": "100"},
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=slave,
+            close_fds=True,
+        )
         os.close(slave)
         chunks = []
         while True:
@@ -477,8 +512,14 @@ def _run(case: Case2, base: Path, command: list[str], cwd: Path, env: dict[str, 
         code, usage = _wait(process, 120)
         return code, b"".join(chunks), usage
     with (base / "terminal.txt").open("wb") as out:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         code, usage = _wait(process, 240)
     return code, (base / "terminal.txt").read_bytes(), usage
 
@@ -495,34 +536,89 @@ def _reports(case: Case2, base: Path) -> dict[str, dict[str, Any]]:
             return {"": data}
         return {}
     reports = {}
-    for path in (out / "feedback" / ".cache").glob("*.json") if (out / "feedback" / ".cache").is_dir() else []:
+    for path in (
+        (out / "feedback" / ".cache").glob("*.json")
+        if (out / "feedback" / ".cache").is_dir()
+        else []
+    ):
         with contextlib.suppress(OSError, ValueError, KeyError):
             data = json.loads(path.read_text(encoding="utf-8"))
             reports[data["student"]] = data["report"]
     return reports
 
 
-def run_case(case: Case2, base: Path) -> Outcome2:
-    marker = "hk" + uuid.uuid4().hex[:12]
-    key = ipc_key(marker)
-    canary = base / "canary"
-    canary.mkdir()
-    (canary / "canary.txt").write_text(f"canary {marker}\n", encoding="utf-8")
-    (base / "out").mkdir()
+def _values(marker: str, canary: Path) -> dict[str, str]:
     secret = f"SECRET{hashlib.sha256(marker.encode()).hexdigest()[:20]}"
-    values = {
+    return {
         "KIT": str(ROOT),
         "MARKER": marker,
-        "IPCKEY": str(key),
+        "IPCKEY": str(ipc_key(marker)),
         "SECRET": secret,
         "NEEDLES": json.dumps(NEEDLES),
         "CANARY": str(canary),
         "SECRETNEEDLE": hashlib.sha256(f"# {secret}".encode()).hexdigest()[:24],
     }
+
+
+def _planted_keys(marker: str, before: set[int], seeded: int | None) -> list[str]:
+    """Keys that appeared in the harness's own keyrings while the case ran; then removes them."""
+    planted = [
+        f"{serial}: {description}"
+        for serial, description in session_keys().items()
+        if serial not in before and serial != seeded
+    ]
+    for ring in (_USER, _USER_SESSION):
+        planted += [
+            f"{serial}: {description}"
+            for serial, description in session_keys(ring).items()
+            if marker in description
+        ]
+    for serial, description in session_keys().items():
+        if marker in description or serial == seeded:
+            _unlink_key(serial)
+    return planted
+
+
+def _left_ipc(key: int) -> list[str]:
+    """The case's IPC objects still in the machine's namespace (removed: they hold memory)."""
+    found = _ipc_objects(key)
+    if found:
+        subprocess.run(
+            ["ipcrm", "-M", str(key), "-Q", str(key + 1), "-S", str(key + 2)],
+            capture_output=True,
+            check=False,
+        )
+    return found
+
+
+def _texts(base: Path, terminal: bytes) -> dict[str, str]:
+    texts = {"terminal": terminal.decode("utf-8", "replace")}
+    for path in sorted((base / "out").rglob("*")):
+        if path.is_file():
+            texts[str(path.relative_to(base / "out"))] = path.read_text("utf-8", "replace")
+    return texts
+
+
+def _layers(case: Case2, reports: dict[str, dict[str, Any]], texts: dict[str, str]) -> str:
+    layers = {str(report.get("isolation", "?")) for report in reports.values()}
+    if case.mode == "gradescope":
+        found = re.finditer(r"isolation: ([\w+]+)", texts.get("results.json", ""))
+        layers = {match.group(1) for match in found}
+    return ",".join(sorted(layers)) or "?"
+
+
+def run_case(case: Case2, base: Path) -> Outcome2:
+    """Build the case's submission(s), grade them with the real CLI, look around afterwards."""
+    marker = "hk" + uuid.uuid4().hex[:12]
+    canary = base / "canary"
+    canary.mkdir()
+    (canary / "canary.txt").write_text(f"canary {marker}\n", encoding="utf-8")
+    (base / "out").mkdir()
+    values = _values(marker, canary)
     _build(case, base, values)
-    seeded: int | None = None
+    seeded = None
     if "keys" in case.checks:
-        seeded = add_session_key(f"asyncio-kit-test:{marker}", secret.encode())
+        seeded = add_session_key(f"asyncio-kit-test:{marker}", values["SECRET"].encode())
     keys_before = set(session_keys())
     key_users_before = {line.split(":")[0] for line in run_uid_key_users()}
     before = _canary(canary)
@@ -533,42 +629,13 @@ def run_case(case: Case2, base: Path) -> Outcome2:
         env["TMPDIR"] = str(scratch)
     command, cwd = _command(case, base)
     code, terminal, usage = _run(case, base, command, cwd, env)
-    if case.mode == "batch" and "cache-layer" in case.checks:
-        # The same class again, now under the machine's strongest layer (same feedback folder).
-        env.pop(isolation.ENV_VAR, None)
-        env2 = {k: v for k, v in env.items() if k not in case.env}
-        code, terminal2, usage = _run(case, base, command, cwd, env2)
-        terminal += b"\n--- second batch ---\n" + terminal2
-    keys_after = session_keys()
-    planted = [
-        f"{serial}: {description}"
-        for serial, description in keys_after.items()
-        if serial not in keys_before and serial != seeded
-    ]
-    for ring in (_USER, _USER_SESSION):
-        planted += [
-            f"{serial}: {description}"
-            for serial, description in session_keys(ring).items()
-            if marker in description
-        ]
-    if seeded is not None:
-        _unlink_key(seeded)
-    for serial, description in session_keys().items():
-        if marker in description:
-            _unlink_key(serial)
-    ipc = _ipc_objects(key)
-    if ipc:  # found (and reported below): remove them, they hold the machine's memory
-        subprocess.run(["ipcrm", "-M", str(key), "-Q", str(key + 1), "-S", str(key + 2)],
-                       capture_output=True, check=False)
-    left = sorted(str(p.relative_to(scratch)) for p in scratch.iterdir()) if scratch.is_dir() else []
-    texts: dict[str, str] = {"terminal": terminal.decode("utf-8", "replace")}
-    for path in sorted((base / "out").rglob("*")):
-        if path.is_file():
-            texts[str(path.relative_to(base / "out"))] = path.read_text("utf-8", "replace")
+    if "cache-layer" in case.checks:
+        # The same class again, under the machine's strongest layer, same feedback folder.
+        strong = {name: value for name, value in env.items() if name not in case.env}
+        code, again, usage = _run(case, base, command, cwd, strong)
+        terminal += b"\n--- second batch, strongest layer ---\n" + again
+    texts = _texts(base, terminal)
     reports = _reports(case, base)
-    layers = {str(r.get("isolation", "?")) for r in reports.values()}
-    if case.mode == "gradescope":
-        layers = {m.group(1) for m in re.finditer(r"isolation: ([\w+]+)", texts.get("results.json", ""))}
     return Outcome2(
         case=case,
         returncode=code,
@@ -579,16 +646,18 @@ def run_case(case: Case2, base: Path) -> Outcome2:
         kit_changed=_kit_marks(marker),
         strays=_strays(marker),
         survivors=_survivors(marker),
-        ipc=ipc,
-        temp_left=left,
+        ipc=_left_ipc(ipc_key(marker)),
+        temp_left=sorted(p.name for p in scratch.iterdir()) if scratch.is_dir() else [],
         run_uid_ipc=_run_uid_objects(),
-        keys_planted=planted,
+        keys_planted=_planted_keys(marker, keys_before, seeded),
         key_users=[
-            line for line in run_uid_key_users() if line.split(":")[0] not in key_users_before
-        ] if "keys" in case.checks else [],
+            line
+            for line in (run_uid_key_users() if "keys" in case.checks else [])
+            if line.split(":")[0] not in key_users_before
+        ],
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         max_rss_kib=usage.ru_maxrss,
-        isolation=",".join(sorted(layers)) or "?",
+        isolation=_layers(case, reports, texts),
     )
 
 
@@ -633,132 +702,216 @@ def _markdown_prose(text: str) -> str:
     return _FENCE.sub("", text)
 
 
-def _check_markdown(name: str, text: str, where: str) -> None:
+def _markdown_problems(name: str, text: str, where: str) -> list[str]:
+    """Images, links, raw HTML and headings that came from the submission, outside code fences."""
     prose = _markdown_prose(text)
+    problems = []
     for pattern, what in [
         (r"!\[[^\]]*\]\(", "an image"),
         (r"\]\((?:https?:)?//", "a link"),
         (r"<(?:img|script|iframe|a|svg)\b", "raw HTML"),
         (r"^#{1,6} .*(?:Total|100 / 100|points|PASSED)", "a heading from learner text"),
-        (r"^#{1,6} (?!Feedback: |\d+\. |Batch grading summary$|Per exercise$|Most missed$)", "a heading"),
+        (
+            r"^#{1,6} (?!Feedback: |\d+\. |Batch grading summary$|Per exercise$|Most missed$)",
+            "a heading",
+        ),
     ]:
         found = re.search(pattern, prose, re.MULTILINE | re.IGNORECASE)
-        assert found is None, f"{where}: {name} holds {what} from the submission: {found.group(0)!r}"
+        if found is not None:
+            problems.append(f"{where}: {name} holds {what} from the submission: {found.group(0)!r}")
+    return problems
 
 
-def _check_html(name: str, text: str, where: str) -> None:
+def _html_problems(name: str, text: str, where: str) -> list[str]:
     # Escaped text (`&lt;img ... onerror=...&gt;`) is harmless: only raw tags and links count.
+    problems = []
     for pattern in (r"<script", r"<img", r"<iframe", r"href=[\"']?(?:https?:)?//evil"):
         found = re.search(pattern, text, re.IGNORECASE)
-        assert found is None, f"{where}: {name} holds raw HTML from the submission: {found.group(0)!r}"
+        if found is not None:
+            problems.append(
+                f"{where}: {name} holds raw HTML from the submission: {found.group(0)!r}"
+            )
+    return problems
 
 
-def _check_terminal(data: bytes, where: str, *, pty_mode: bool) -> None:
+def _terminal_problems(data: bytes, where: str, *, pty_mode: bool) -> list[str]:
     stripped = _SGR.sub(b"", data) if pty_mode else data
     if pty_mode:
         stripped = stripped.replace(b"\r\n", b"\n")
-        # rich's own cursor show/hide and line erase (its progress display) are not learner text.
+        # rich's own cursor show/hide and line erase (its live display) are not learner text.
         stripped = re.sub(rb"\x1b\[\?25[lh]|\x1b\[2K|\x1b\[1A|\x1b\[1G", b"", stripped)
-    for byte, what in [(b"\x1b", "an escape sequence"), (b"\x07", "a bell / OSC end"),
-                       (b"\x08", "a backspace"), (b"\r", "a carriage return"),
-                       (b"\x9b", "a C1 CSI"), (b"\xc2\x9b", "a C1 CSI")]:
+    problems = []
+    for byte, what in [
+        (b"\x1b", "an escape sequence"),
+        (b"\x07", "a bell / OSC end"),
+        (b"\x08", "a backspace"),
+        (b"\r", "a carriage return"),
+        (b"\xc2\x9b", "a C1 CSI"),
+    ]:
         index = stripped.find(byte)
-        assert index < 0, f"{where}: the terminal got {what}: {stripped[max(0, index - 40):index + 40]!r}"
+        if index >= 0:
+            excerpt = stripped[max(0, index - 40) : index + 40]
+            problems.append(f"{where}: the terminal got {what}: {excerpt!r}")
+    return problems
 
 
-def check2(outcome: Outcome2, record: Any) -> None:  # noqa: C901, PLR0912 - one list of promises
+def _check_gradescope(outcome: Outcome2, where: str) -> list[str]:
+    data = outcome.reports.get("")
+    assert data is not None, f"{where}: no results.json"
+    problems = []
+    honest = {entry.target: entry.honest for entry in outcome.case.expect}
+    for test in data["tests"]:
+        exercise_id = test["name"].split(":")[0]
+        if exercise_id in honest and test["score"] > honest[exercise_id]:
+            problems.append(f"{where}: {exercise_id} scored {test['score']}")
+    outputs = {"output": data["output"]}
+    outputs |= {f"tests[{test['name']}].output": test["output"] for test in data["tests"]}
+    outputs |= {f"tests[{test['name']}].name": test["name"] for test in data["tests"]}
+    for name, text in outputs.items():
+        problems += _markdown_problems(name, text, where)
+    return problems
+
+
+def _check_exercises(case: Case2, student: str, report: dict[str, Any], where: str) -> list[str]:
+    """At most the honest score where attacked; full marks kept where solved."""
+    problems = []
+    assert [e["id"] for e in report["exercises"]] == [e.id for e in CURRICULUM]
+    results = {entry["id"]: entry for entry in report["exercises"]}
+    mine = {entry.target: entry for entry in case.expect if entry.student == student}
+    for exercise in CURRICULUM:
+        entry = results[exercise.id]
+        label = f"{where}: {student + ': ' if student else ''}{exercise.id}"
+        feedback = entry["feedback"]
+        if exercise.id in mine:
+            expect = mine[exercise.id]
+            print(f"  {label}: {entry['status']} {entry['score']}/{entry['max_score']}")
+            if entry["score"] > expect.honest or (
+                expect.honest == 0 and entry["status"] == "passed"
+            ):
+                problems.append(
+                    f"{label} scored {entry['score']} (honest: {expect.honest:g}): {feedback[:300]!r}"
+                )
+            elif expect.reason and not re.search(expect.reason, feedback, re.DOTALL):
+                problems.append(f"{label}: no {expect.reason!r} in {feedback[:600]!r}")
+        elif exercise.id in _neighbour_ids(case) and entry["score"] != exercise.points:
+            problems.append(f"{label} (solved, not attacked) lost marks: {feedback[:300]!r}")
+    return problems
+
+
+def _check_grades(outcome: Outcome2, where: str) -> list[str]:
+    case = outcome.case
+    if case.mode == "gradescope":
+        return _check_gradescope(outcome, where)
+    problems: list[str] = []
+    students = {entry.student for entry in case.expect} or {""}
+    if case.mode == "batch":
+        students = set(outcome.reports) | {entry.student for entry in case.expect}
+        grades = outcome.texts.get("grades.csv", "")
+        rows = {row[0]: row for row in csv.reader(io.StringIO(grades)) if row}
+        for student in case.ungraded:
+            row = rows.get(student, [])
+            if row[-2:-1] != ["error"] or not re.search(case.refusal, row[-1]):
+                problems.append(f"{where}: {student} was not refused for {case.refusal!r}: {row}")
+            students.discard(student)
+    for student in sorted(students):
+        report = outcome.reports.get(student)
+        if report is None:
+            problems.append(f"{where}: no report for {student or 'the submission'}")
+            continue
+        problems += _check_exercises(case, student, report, where)
+    return problems
+
+
+def _bounded_problems(outcome: Outcome2, where: str) -> list[str]:
+    """Feedback per student under the cap; the grader's CPU and memory under their backstops."""
+    problems = [
+        f"{where}: {name} is {len(text.encode()) // 1024} KiB (cap {FEEDBACK_CAP // 1024})"
+        for name, text in outcome.texts.items()
+        if name != "terminal"
+        and not name.startswith("feedback/.cache")
+        and len(text.encode()) > FEEDBACK_CAP
+    ]
+    if len(outcome.terminal) > FEEDBACK_CAP * max(1, len(outcome.reports)):
+        problems.append(f"{where}: {len(outcome.terminal) // 1024} KiB on the terminal")
+    if outcome.cpu_seconds > CPU_CEILING_S:
+        problems.append(f"{where}: the grader used {outcome.cpu_seconds:.1f} CPU s (backstop)")
+    if outcome.max_rss_kib > RSS_CEILING_KIB:
+        problems.append(f"{where}: the grader grew to {outcome.max_rss_kib // 1024} MiB")
+    return problems
+
+
+def _check_outputs(outcome: Outcome2, where: str) -> list[str]:
+    """Escaped for each medium, and bounded."""
+    case = outcome.case
+    problems: list[str] = []
+    for name, text in outcome.texts.items():
+        if name.endswith(".md") and "md-clean" in case.checks:
+            problems += _markdown_problems(name, text, where)
+        if name.endswith(".html") and "html-clean" in case.checks:
+            problems += _html_problems(name, text, where)
+        if name.endswith(".csv") and "csv-safe" in case.checks:
+            rows = list(csv.reader(io.StringIO(text)))[1:]
+            problems += [
+                f"{where}: CSV cell {cell!r} starts a spreadsheet formula"
+                for row in rows
+                for cell in row
+                if re.match(r"[=+@\t\r]|-[^\d]", cell)
+            ]
+    if "term-clean" in case.checks:
+        problems += _terminal_problems(outcome.terminal, where, pty_mode=case.mode == "pty")
+    if "bounded" in case.checks:
+        problems += _bounded_problems(outcome, where)
+    everything = "\n".join(outcome.texts.values())
+    if "truncated-note" in case.checks and not re.search(
+        r"truncated|cut short|not shown", everything, re.IGNORECASE
+    ):
+        problems.append(f"{where}: no note that feedback was truncated")
+    if "markup-literal" in case.checks:
+        shown = outcome.terminal.decode("utf-8", "replace")
+        problems += [
+            f"{where}: {literal!r} was taken as rich markup, not shown"
+            for literal in ("[bold red]", "[/bold red]", "[link=", "[/]", ":thumbs_up:")
+            if literal not in shown
+        ]
+    return problems
+
+
+def _check_left_behind(outcome: Outcome2, where: str) -> list[str]:
+    found = {
+        "the grader left in its TMPDIR": outcome.temp_left,
+        "the canary folder changed": outcome.canary_changed,
+        "the kit tree changed": outcome.kit_changed,
+        "files left in /tmp, /var/tmp or /dev/shm": outcome.strays,
+        "a learner process survived": outcome.survivors,
+        "SysV IPC objects outlived the grading": outcome.ipc,
+        "keys planted in the grader's keyrings": outcome.keys_planted,
+        "sandbox uids still own keys": outcome.key_users,
+    }
+    return [f"{where}: {what}: {items}" for what, items in found.items() if items]
+
+
+def check2(outcome: Outcome2, record: Any) -> None:
+    """Every promise the grader makes about a hostile submission; all broken ones at once."""
     case = outcome.case
     where = f"{case.name} [{case.family}] under isolation {outcome.isolation}"
     record("isolation", outcome.isolation)
     print(f"\n{where}: {case.attack}")
     print(f"  grader cpu {outcome.cpu_seconds:.1f} s, max rss {outcome.max_rss_kib // 1024} MiB")
-    assert outcome.returncode == 0, f"{where}: grader exit {outcome.returncode}:\n{outcome.texts['terminal'][-3000:]}"
+    terminal = outcome.texts["terminal"]
+    assert outcome.returncode == 0, (
+        f"{where}: grader exit {outcome.returncode}:\n{terminal[-3000:]}"
+    )
+    problems = []
     everything = "\n".join(outcome.texts.values())
-    for pattern in ["LEAKED\\[", "internal grader error", "Traceback \\(most recent", *case.forbid]:
+    for pattern in [r"LEAKED\[", "internal grader error", r"Traceback \(most recent", *case.forbid]:
         found = re.search(pattern, everything)
-        context = everything[max(0, found.start() - 200): found.end() + 300] if found else ""
-        assert found is None, f"{where}: output shows {pattern!r}:\n{context}"
-    if case.mode == "gradescope":
-        data = outcome.reports.get("")
-        assert data is not None, f"{where}: no results.json"
-        for test in data["tests"]:
-            ex_id = test["name"].split(":")[0]
-            for entry in case.expect:
-                if entry.target == ex_id:
-                    assert test["score"] <= entry.honest, f"{where}: {ex_id} scored {test['score']}"
-        for name in ("output", *(f"tests[{i}].output" for i in range(len(data["tests"])))):
-            text = data["output"] if name == "output" else data["tests"][int(name[6:-8])]["output"]
-            _check_markdown(name, text, where)
-        for test in data["tests"]:
-            _check_markdown("tests[].name", test["name"], where)
-    else:
-        problems: list[str] = []
-        students = {entry.student for entry in case.expect} or {""}
-        if case.mode == "batch":
-            students = set(outcome.reports) | {e.student for e in case.expect}
-            rows = {row[0]: row for row in csv.reader(io.StringIO(outcome.texts.get("grades.csv", "")))}
-            for student in case.ungraded:
-                row = rows.get(student)
-                assert row is not None and row[-2] == "error", f"{where}: {student} was not refused: {row}"
-                assert re.search(case.refusal, row[-1]), f"{where}: {student}: {row[-1]!r}"
-                students.discard(student)
-        for student in sorted(students):
-            report = outcome.reports.get(student)
-            assert report is not None, f"{where}: no report for {student or 'the submission'}:\n{outcome.texts['terminal'][-3000:]}"
-            assert [e["id"] for e in report["exercises"]] == [e.id for e in CURRICULUM]
-            results = {e["id"]: e for e in report["exercises"]}
-            mine = {e.target: e for e in case.expect if e.student == student}
-            for exercise in CURRICULUM:
-                entry = results[exercise.id]
-                label = f"{where}: {student + ': ' if student else ''}{exercise.id}"
-                if exercise.id in mine:
-                    expect = mine[exercise.id]
-                    print(f"  {label}: {entry['status']} {entry['score']}/{entry['max_score']}")
-                    if entry["score"] > expect.honest or (
-                        expect.honest == 0 and entry["status"] == "passed"
-                    ):
-                        problems.append(
-                            f"{label} scored {entry['score']} (honest: {expect.honest:g}): "
-                            f"{entry['feedback'][:300]!r}"
-                        )
-                    elif expect.reason and not re.search(expect.reason, entry["feedback"], re.DOTALL):
-                        problems.append(f"{label}: no {expect.reason!r} in {entry['feedback'][:600]!r}")
-                elif exercise.id in _neighbour_ids(case) and entry["score"] != exercise.points:
-                    problems.append(f"{label} (solved, not attacked) lost marks: {entry['feedback'][:300]!r}")
-        assert problems == [], "\n".join(problems)
-    for name, text in outcome.texts.items():
-        if name.endswith(".md") and "md-clean" in case.checks:
-            _check_markdown(name, text, where)
-        if name.endswith(".html") and "html-clean" in case.checks:
-            _check_html(name, text, where)
-        if name.endswith(".csv") and "csv-safe" in case.checks:
-            for row in list(csv.reader(io.StringIO(text)))[1:]:
-                for cell in row:
-                    assert not re.match(r"[=+@\t\r]|-[^\d]", cell), f"{where}: CSV cell {cell!r} starts a formula"
-    if "term-clean" in case.checks:
-        _check_terminal(outcome.terminal, where, pty_mode=case.mode == "pty")
-    if "bounded" in case.checks:
-        for name, text in outcome.texts.items():
-            if name != "terminal" and not name.startswith("feedback/.cache"):
-                assert len(text.encode()) <= FEEDBACK_CAP, f"{where}: {name} is {len(text.encode()) // 1024} KiB"
-        per_student = max(1, len(outcome.reports))
-        assert len(outcome.terminal) <= FEEDBACK_CAP * per_student, f"{where}: {len(outcome.terminal) // 1024} KiB on the terminal"
-        assert outcome.cpu_seconds <= CPU_CEILING_S, f"{where}: the grader used {outcome.cpu_seconds:.1f} CPU s (backstop {CPU_CEILING_S:g})"
-        assert outcome.max_rss_kib <= RSS_CEILING_KIB, f"{where}: the grader grew to {outcome.max_rss_kib // 1024} MiB (backstop {RSS_CEILING_KIB // 1024})"
-    if "truncated-note" in case.checks:
-        assert re.search(r"truncated|cut short|not shown", everything, re.IGNORECASE), f"{where}: no truncated note"
-    if "markup-literal" in case.checks:
-        shown = outcome.terminal.decode("utf-8", "replace")
-        for literal in ("[bold red]", "[/bold red]", "[link=", "[/]", ":thumbs_up:"):
-            assert literal in shown, f"{where}: {literal!r} was taken as rich markup, not shown"
-    assert outcome.temp_left == [], f"{where}: the grader left in its TMPDIR: {outcome.temp_left}"
-    assert outcome.canary_changed == [], f"{where}: the canary folder changed"
-    assert outcome.kit_changed == [], f"{where}: the kit tree changed: {outcome.kit_changed}"
-    assert outcome.strays == [], f"{where}: files left in /tmp, /var/tmp or /dev/shm: {outcome.strays}"
-    assert outcome.survivors == [], f"{where}: a learner process survived: {outcome.survivors}"
-    assert outcome.ipc == [], f"{where}: SysV IPC objects outlived the grading: {outcome.ipc}"
-    assert outcome.keys_planted == [], f"{where}: keys planted in the grader's session keyring: {outcome.keys_planted}"
-    assert outcome.key_users == [], f"{where}: sandbox uids still own keys: {outcome.key_users}"
+        if found is not None:
+            context = everything[max(0, found.start() - 200) : found.end() + 300]
+            problems.append(f"{where}: output shows {pattern!r}:\n{context}")
+    problems += _check_grades(outcome, where)
+    problems += _check_outputs(outcome, where)
+    problems += _check_left_behind(outcome, where)
+    assert problems == [], "\n".join(problems)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
