@@ -70,7 +70,7 @@ from test_hostile import (
     _survivors,
 )
 
-from grader import isolation
+from grader import forkserver, isolation
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -168,6 +168,18 @@ def _cases() -> list[Case2]:
 
 
 CASES = _cases()
+BY_NAME = {case.name: case for case in CASES}
+#: The issue's "Must show" lines, each a test of its own over the cases that show it.
+MUST_SHOW = {
+    "test_memory_scans_find_no_kit_line_with_the_fork_server_on": (
+        "memory-scan-raw-single",
+        "memory-scan-python-objects",
+        "memory-scan-batch",
+    ),
+    "test_unsolved_submission_rewriting_everything_scores_zero_on_every_produce_exercise": (
+        "forge-everything-all-produce",
+    ),
+}
 
 
 # --- templates ------------------------------------------------------------------------------------
@@ -409,6 +421,7 @@ class Outcome2:
 
 
 def _wait(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any]:
+    """Wait for the grader with wait4, for its own CPU time and peak memory (not a timing)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -418,6 +431,7 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> tuple[int, Any]:
         time.sleep(0.02)
     process.kill()
     _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = -9
     return -9, usage
 
 
@@ -673,15 +687,16 @@ def hostile2_outcomes(
     layer2: isolation.Layer,
 ) -> dict[str, Outcome2]:
     """Run every selected, runnable case once, three at a time, before the first check."""
-    wanted = []
+    wanted: list[Case2] = []
     for item in request.session.items:
-        params = getattr(item, "callspec", None)
-        if params is None or item.path != Path(__file__):
+        if item.path != Path(__file__):
             continue
-        if item.originalname == "test_hostile2_submission":
-            case = params.params["case"]
-            if case.skip_reason(layer2) is None:
-                wanted.append(case)
+        params = getattr(item, "callspec", None)
+        if params is not None and item.originalname == "test_hostile2_submission":
+            chosen = [params.params["case"]]
+        else:
+            chosen = [BY_NAME[name] for name in MUST_SHOW.get(item.name, ())]
+        wanted += [c for c in chosen if c.skip_reason(layer2) is None and c not in wanted]
     # The slowest first, so the pool is not left waiting on one straggler at the end.
     wanted.sort(key=lambda c: (c.mode != "batch", c.generate == ""))
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
@@ -914,6 +929,12 @@ def check2(outcome: Outcome2, record: Any) -> None:
     assert problems == [], "\n".join(problems)
 
 
+#: The first test to need the outcomes waits for every case: on a loaded machine that is
+#: minutes, not the 300 s pytest-timeout gives one test.
+SUITE_TIMEOUT = pytest.mark.timeout(1800)
+
+
+@SUITE_TIMEOUT
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile2_submission(
     case: Case2,
@@ -927,6 +948,33 @@ def test_hostile2_submission(
     check2(hostile2_outcomes[case.name], record_property)
 
 
+@SUITE_TIMEOUT
+def test_memory_scans_find_no_kit_line_with_the_fork_server_on(
+    layer2: isolation.Layer, hostile2_outcomes: dict[str, Outcome2], record_property: Any
+) -> None:
+    """A learner run that scans its own memory for any line of any solution file (or hidden
+    test, or another student's upload) finds none, with the fork server on, in single grading
+    and in batch."""
+    server = forkserver.enabled() and forkserver.supports(layer2)
+    record_property("fork_server", "on" if server else "off (this layer spawns every run)")
+    names = MUST_SHOW["test_memory_scans_find_no_kit_line_with_the_fork_server_on"]
+    assert {BY_NAME[name].mode for name in names} == {"single", "batch"}
+    for name in names:
+        check2(hostile2_outcomes[name], record_property)
+
+
+@SUITE_TIMEOUT
+def test_unsolved_submission_rewriting_everything_scores_zero_on_every_produce_exercise(
+    hostile2_outcomes: dict[str, Outcome2], record_property: Any
+) -> None:
+    """All five programs left unsolved, every reachable record rewritten: 0 on each of them."""
+    outcome = hostile2_outcomes["forge-everything-all-produce"]
+    assert outcome.case.targets == {exercise.id for exercise in PRODUCE}
+    assert all(entry.honest == 0 for entry in outcome.case.expect)
+    check2(outcome, record_property)
+
+
+@SUITE_TIMEOUT
 def test_no_ipc_object_of_a_sandbox_uid_is_left(hostile2_outcomes: dict[str, Outcome2]) -> None:
     """After the whole suite, no SysV IPC object in the machine's namespace belongs to a run uid."""
     assert _run_uid_objects() == []
