@@ -86,6 +86,8 @@ FEEDBACK_CAP = 384 * 1024
 #: Backstops, not timings: one grading process must not need more than these.
 CPU_CEILING_S = 60.0
 RSS_CEILING_KIB = 768 * 1024
+#: A grading process still running after this long is killed (and the case fails on it).
+GRADER_BACKSTOP_S = 300.0
 RUN_UID_RANGE = range(isolation.UID_BASE, isolation.UID_BASE + isolation.UID_SPAN)
 PRODUCE = [e for e in CURRICULUM if e.kind == "produce" and e.supported()]
 
@@ -523,7 +525,7 @@ def _run(
                 break
             chunks.append(data)
         os.close(master)
-        code, usage = _wait(process, 120)
+        code, usage = _wait(process, GRADER_BACKSTOP_S)
         return code, b"".join(chunks), usage
     with (base / "terminal.txt").open("wb") as out:
         process = subprocess.Popen(
@@ -534,7 +536,7 @@ def _run(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        code, usage = _wait(process, 240)
+        code, usage = _wait(process, GRADER_BACKSTOP_S)
     return code, (base / "terminal.txt").read_bytes(), usage
 
 
@@ -621,6 +623,20 @@ def _layers(case: Case2, reports: dict[str, dict[str, Any]], texts: dict[str, st
     return ",".join(sorted(layers)) or "?"
 
 
+def _new_key_users(before: set[str]) -> list[str]:
+    """Sandbox uids that own keys now and did not before the case.
+
+    The kernel frees a dead process's keys in the background: give it a few seconds before
+    calling what is left a leftover (a wait for the kernel, not a timing of the grader).
+    """
+    for _ in range(50):
+        found = [line for line in run_uid_key_users() if line.split(":")[0] not in before]
+        if not found:
+            return []
+        time.sleep(0.2)
+    return found
+
+
 def run_case(case: Case2, base: Path) -> Outcome2:
     """Build the case's submission(s), grade them with the real CLI, look around afterwards."""
     marker = "hk" + uuid.uuid4().hex[:12]
@@ -664,11 +680,7 @@ def run_case(case: Case2, base: Path) -> Outcome2:
         temp_left=sorted(p.name for p in scratch.iterdir()) if scratch.is_dir() else [],
         run_uid_ipc=_run_uid_objects(),
         keys_planted=_planted_keys(marker, keys_before, seeded),
-        key_users=[
-            line
-            for line in (run_uid_key_users() if "keys" in case.checks else [])
-            if line.split(":")[0] not in key_users_before
-        ],
+        key_users=_new_key_users(key_users_before) if "key-users" in case.checks else [],
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         max_rss_kib=usage.ru_maxrss,
         isolation=_layers(case, reports, texts),
