@@ -70,7 +70,8 @@ from test_hostile import (
     _survivors,
 )
 
-from grader import forkserver, isolation
+from grader.sandbox import forkserver
+from grader.sandbox.isolation import layers, probe, procfs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,7 +89,7 @@ CPU_CEILING_S = 60.0
 RSS_CEILING_KIB = 768 * 1024
 #: A grading process still running after this long is killed (and the case fails on it).
 GRADER_BACKSTOP_S = 300.0
-RUN_UID_RANGE = range(isolation.UID_BASE, isolation.UID_BASE + isolation.UID_SPAN)
+RUN_UID_RANGE = range(procfs.UID_BASE, procfs.UID_BASE + procfs.UID_SPAN)
 PRODUCE = [e for e in CURRICULUM if e.kind == "produce" and e.supported()]
 
 #: What a layer must have for an attack in this suite to be stoppable at all.
@@ -96,7 +97,7 @@ NEEDS2 = {
     # Learner code reading the kit through the fork server's memory: only a run that is not
     # forked from a process that saw kit content, which no layer promises by itself; the
     # floor spawns a fresh interpreter per run, so it is tested everywhere.
-    "strong": lambda layer: layer.name != isolation.FLOOR,
+    "strong": lambda layer: layer.name != layers.FLOOR,
     # IPC objects and files left for the next run: the floor shares the machine's.
     "ipcns": lambda layer: layer.has("pidns") or layer.has("bwrap") or layer.has("uid"),
     # Keys under the run's uid: as the grader's own uid (root at the floor), its user
@@ -152,7 +153,7 @@ class Case2:
     def targets(self) -> set[str]:
         return {entry.target for entry in self.expect}
 
-    def skip_reason(self, layer: isolation.Layer) -> str | None:
+    def skip_reason(self, layer: layers.Layer) -> str | None:
         for need in self.needs:
             if need in NEEDS2:
                 if not NEEDS2[need](layer):
@@ -688,15 +689,15 @@ def run_case(case: Case2, base: Path) -> Outcome2:
 
 
 @pytest.fixture(scope="session")
-def layer2() -> isolation.Layer:
-    return isolation.current()
+def layer2() -> layers.Layer:
+    return probe.current()
 
 
 @pytest.fixture(scope="session")
 def hostile2_outcomes(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    layer2: isolation.Layer,
+    layer2: layers.Layer,
 ) -> dict[str, Outcome2]:
     """Run every selected, runnable case once, three at a time, before the first check."""
     wanted: list[Case2] = []
@@ -950,7 +951,7 @@ SUITE_TIMEOUT = pytest.mark.timeout(1800)
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile2_submission(
     case: Case2,
-    layer2: isolation.Layer,
+    layer2: layers.Layer,
     hostile2_outcomes: dict[str, Outcome2],
     record_property: Any,
 ) -> None:
@@ -962,7 +963,7 @@ def test_hostile2_submission(
 
 @SUITE_TIMEOUT
 def test_memory_scans_find_no_kit_line_with_the_fork_server_on(
-    layer2: isolation.Layer, hostile2_outcomes: dict[str, Outcome2], record_property: Any
+    layer2: layers.Layer, hostile2_outcomes: dict[str, Outcome2], record_property: Any
 ) -> None:
     """A learner run that scans its own memory for any line of any solution file (or hidden
     test, or another student's upload) finds none, with the fork server on, in single grading
