@@ -839,7 +839,7 @@ def _check_grades(outcome: Outcome2, where: str) -> list[str]:
             row for row in csv.reader(io.StringIO(grades)) if row and not row[0].startswith("#")
         ]
         header = table[0] if table else []
-        rows = {row[0]: dict(zip(header, row)) for row in table[1:]}
+        rows = {row[0]: dict(zip(header, row, strict=False)) for row in table[1:]}
         for student in case.ungraded:
             row = rows.get(student, {})
             if row.get("status") != "error" or not re.search(case.refusal, row.get("error", "")):
