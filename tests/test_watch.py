@@ -169,24 +169,28 @@ def test_watch_main_refuses_a_missing_folder(
 def test_warm_watch_runs_each_attempt_in_a_fresh_child(kit: Kit, folder: Path) -> None:
     """State a learner's module leaves in its interpreter never reaches the next attempt."""
     path = folder / "03_sleep" / "04_take_turns.py"
+    # A count kept in the process environment (allowed to learner code): a fresh interpreter
+    # always starts it at 1; a reused one would show 2. The error message carries it to the
+    # feedback.
     counting = (
         path.read_text(encoding="utf-8")
         .replace(
-            'print(f"{label} step {step}")',
-            'print(f"{label} step {step} run{len(SEEN)}")',
+            "    for step in range(steps):",
+            '    raise RuntimeError(f"seen in run{SEEN}")\n    for step in range(steps):',
         )
         .replace(
             "import asyncio\n",
-            "import asyncio\nimport builtins\n\nSEEN = builtins.__dict__.setdefault('kit_seen', [])\n"
-            "SEEN.append(1)\n",
+            "import asyncio\nimport os\n\n"
+            "SEEN = int(os.environ.get('KIT_SEEN', '0')) + 1\n"
+            "os.environ['KIT_SEEN'] = str(SEEN)\n",
             1,
         )
     )
-    assert "run{len(SEEN)}" in counting
+    assert "seen in run{SEEN}" in counting
     output: list[str] = []
     sleep = _editor([lambda: _edit(path, counting), lambda: _edit(path, counting + "\n")])
     runs = watch.watch(kit, folder, interval=0, iterations=2, sleep=sleep, out=output.append)
     assert runs == 2
     text = "\n".join(output)
-    assert text.count("run1") >= 2  # both attempts' lines, each from a fresh interpreter
-    assert "run2" not in text
+    assert text.count("seen in run1") >= 2  # both attempts, each in a fresh interpreter
+    assert "seen in run2" not in text

@@ -102,15 +102,15 @@ def test_the_grading_process_runs_without_what_windows_lacks() -> None:
 
 def test_the_sandboxed_child_runs_under_the_simulation_too() -> None:
     source = """
-import importlib, os, signal
+import os, signal
 
 def main():
     try:
-        importlib.import_module("fcntl")
-        fcntl = "present"
+        import fcntl  # a plain import: the fence around learner code refuses importlib
+        found = "present"
     except ImportError:
-        fcntl = "missing"
-    return [fcntl, hasattr(os, "fork"), hasattr(signal, "SIGALRM")]
+        found = "missing"
+    return [found, hasattr(os, "fork"), hasattr(signal, "SIGALRM")]
 """
     seen = run_one(source)
     assert seen["problem"] is None, seen
