@@ -19,6 +19,7 @@ import pytest
 from grader.grading import truth, truth_cache
 from grader.model.curriculum import Exercise
 from grader.model.kit import Kit
+from grader.sandbox import spawn
 from grader.sandbox.runs import Run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,18 +48,17 @@ def test_a_stored_truth_is_the_computed_one(kit: Kit, predict: Exercise, cache_d
     assert read.trace == computed.trace
 
 
-def test_the_key_changes_with_the_snippet_the_runtime_and_the_request(kit: Kit) -> None:
+def test_the_key_changes_with_the_snippet_the_runtime_and_the_request(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
     request = {"entry": "main", "misbelief": None}
-    base = truth_cache.key_of(kit, b"print(1)\n", request, "limits")
-    assert truth_cache.key_of(kit, b"print(1)\n", request, "limits") == base
-    assert truth_cache.key_of(kit, b"print(2)\n", request, "limits") != base
-    assert truth_cache.key_of(kit, b"print(1)\n", {**request, "misbelief": "x"}, "limits") != base
-    assert truth_cache.key_of(kit, b"print(1)\n", request, "other limits") != base
-    truth_cache._runtime_digest[kit.root / "grader" / "runtime"] = "a different runtime"
-    try:
-        assert truth_cache.key_of(kit, b"print(1)\n", request, "limits") != base
-    finally:
-        truth_cache._runtime_digest.clear()
+    base = truth_cache.key_of(b"print(1)\n", request, "limits")
+    assert truth_cache.key_of(b"print(1)\n", request, "limits") == base
+    assert truth_cache.key_of(b"print(2)\n", request, "limits") != base
+    assert truth_cache.key_of(b"print(1)\n", {**request, "misbelief": "x"}, "limits") != base
+    assert truth_cache.key_of(b"print(1)\n", request, "other limits") != base
+    monkeypatch.setattr(spawn, "runtime_digest", lambda: "a different runtime")
+    assert truth_cache.key_of(b"print(1)\n", request, "limits") != base
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@
 A batch grades a class for many minutes and then writes a gradebook, a summary and a feedback
 folder. Everything here exists so that none of those writes can lose or garble what was graded:
 
-- `atomic_write` is the one way an output reaches disk: the text goes to a fresh temporary
-  file beside the target (a unique name, so two runs never share one), is flushed and synced,
-  then renamed over the target. A reader - or an LMS import - sees the old file or the new one,
-  never half of one, even on a full disk (the temporary is removed and the error raised).
+- `atomic_write` is the one way an output reaches disk (`grader.model.fsutil`'s: a temporary
+  file beside the target, synced, renamed over it), with a failure told in one sentence. A
+  reader - or an LMS import - sees the old file or the new one, never half of one, even on a
+  full disk (the temporary is removed and the error raised).
 - `check_writable` runs before anyone is graded: a bad `--csv` fails in the first second with
   one sentence, not after 150 students with a traceback.
 - `OutputLock` makes a second batch aimed at the same outputs refuse clearly instead of racing
@@ -14,8 +14,8 @@ folder. Everything here exists so that none of those writes can lose or garble w
 - `new_run_id` names one run; every output carries it, so a gradebook and feedback files from
   different runs can be told apart.
 
-(`grader/` has no shared atomic-write helper yet; this is the classroom's, meant to move to
-the model layer's `fsutil` when the package is reorganised.)
+(The write itself is the model layer's `fsutil.atomic_write`; this module adds what a
+classroom tool needs around it.)
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from grader.model import fsutil
 
 if sys.platform != "win32":
     import fcntl
@@ -45,30 +47,13 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o644) -> Path:
-    """Write `data` to `path` whole or not at all (temporary file, fsync, rename)."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+def atomic_write(path: Path, data: str | bytes, *, mode: int = fsutil.FILE_MODE) -> Path:
+    """`fsutil.atomic_write`, with a failure as one `OutputError` sentence naming the output."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
+        return fsutil.atomic_write(path, data, mode=mode)
     except OSError as exc:
         msg = f"cannot write {path}: {_reason(exc)}"
         raise OutputError(msg) from exc
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(temporary).chmod(mode)
-        Path(temporary).replace(path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        msg = f"cannot write {path}: {_reason(exc)}"
-        raise OutputError(msg) from exc
-    return path
 
 
 def check_writable(path: Path, what: str, *, folder: bool = False) -> None:

@@ -44,7 +44,7 @@ def kit_run(kit: Kit, exercise: Exercise, misbelief: str | None = None) -> Run |
         return known
     limits = default_limits()
     request: dict[str, Any] = {"entry": exercise.entry, "misbelief": misbelief}
-    disk_key = truth_cache.key_of(kit, source, request, limits)
+    disk_key = truth_cache.key_of(source, request, limits)
     found = truth_cache.load(kit, disk_key)
     if found is None:
         try:

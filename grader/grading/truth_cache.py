@@ -32,6 +32,7 @@ from typing import Any, cast
 from grader.model.fsutil import atomic_write
 from grader.model.kit import Kit
 from grader.model.trace import Trace
+from grader.sandbox import spawn
 from grader.sandbox.runs import Run
 
 ENV_OFF = "ASYNCIO_KIT_TRUTH_CACHE"
@@ -40,8 +41,6 @@ FORMAT = 1
 MAX_ENTRIES = 2_000
 #: Entries larger than this are not kept: a kit snippet's trace is a few KiB.
 MAX_ENTRY_BYTES = 1 << 20
-
-_runtime_digest: dict[Path, str] = {}
 
 
 def enabled() -> bool:
@@ -55,19 +54,7 @@ def folder(kit: Kit) -> Path:
     return Path(configured) if configured else kit.root / ".kit-cache" / "truth"
 
 
-def runtime_digest(kit: Kit) -> str:
-    """A digest of the sandbox runtime's sources: the loop, tracer and child that made a run."""
-    runtime = kit.root / "grader" / "runtime"
-    known = _runtime_digest.get(runtime)
-    if known is None:
-        digest = hashlib.sha256()
-        for path in sorted(runtime.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        known = _runtime_digest[runtime] = digest.hexdigest()
-    return known
-
-
-def key_of(kit: Kit, source: bytes, request: dict[str, Any], limits: Any) -> str:
+def key_of(source: bytes, request: dict[str, Any], limits: Any) -> str:
     """The key of a kit-derived run: see the invalidation rule in the module docstring."""
     digest = hashlib.sha256()
     for part in (
@@ -75,7 +62,8 @@ def key_of(kit: Kit, source: bytes, request: dict[str, Any], limits: Any) -> str
         sys.version,
         sys.implementation.cache_tag or "",
         platform.system(),
-        runtime_digest(kit),
+        # The runtime that runs in every child, as the run cache keys it: one digest.
+        spawn.runtime_digest(),
         json.dumps(request, sort_keys=True),
         repr(limits),
     ):
@@ -140,7 +128,7 @@ def store(kit: Kit, key: str, run: Run | str) -> None:
     with contextlib.suppress(OSError):
         target.mkdir(parents=True, exist_ok=True)
         _prune(target)
-        atomic_write(target / f"{key}.json", data)
+        atomic_write(target / f"{key}.json", data, sync=False)
 
 
 def _prune(target: Path) -> None:
