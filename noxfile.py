@@ -65,6 +65,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHONS, default=False)
+def full(session: nox.Session) -> None:
+    """The kit's tests with the slow suites whole on every Python (`tests`: on the class's)."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    env = {"ASYNCIO_KIT_FULL_SUITES": "1", "ASYNCIO_KIT_SLOW_CLASSROOM": "1"}
+    session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHONS, default=False)
 def conformance(session: nox.Session) -> None:
     """CPython's own test_asyncio, stock and on the kit's loop (-- --modules test_locks ...)."""
     session.run("python", "tests/conformance/run.py", *session.posargs)

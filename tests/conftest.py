@@ -38,6 +38,53 @@ slow_classroom = pytest.mark.skipif(
 )
 
 
+#: Set to 1 (`nox -s full` does) to run the slow suites whole on every Python.
+FULL_SUITES_ENV = "ASYNCIO_KIT_FULL_SUITES"
+
+
+def full_suites() -> bool:
+    """Whether this run takes the slow suites whole: on the class's Python, or when asked.
+
+    The adversarial suites and the bench's tests grade hundreds of submissions; what they prove
+    (the sandbox, the fence, the outputs) is checked whole on the class's declared Python and,
+    on the other Pythons, by a representative part: each suite's first case of every family
+    and every case a "Must show" names. `nox -s full` runs them whole everywhere.
+    """
+    return _on_class_python() or os.environ.get(FULL_SUITES_ENV) == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "full_suite: a slow case outside the representative part; runs on the class's Python "
+        f"and wherever {FULL_SUITES_ENV}=1 (nox -s full)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (and count) the `full_suite` cases when this run takes the representative part."""
+    if full_suites():
+        return
+    keep = [item for item in items if item.get_closest_marker("full_suite") is None]
+    dropped = [item for item in items if item.get_closest_marker("full_suite") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def representative(cases: list[Any], must_show: set[str]) -> list[Any]:
+    """`cases` as pytest params: the first of each family and those named in `must_show` as
+    they are, every other one marked `full_suite`."""
+    seen: set[str] = set()
+    params = []
+    for case in cases:
+        first = case.family not in seen
+        seen.add(case.family)
+        marks = () if first or case.name in must_show else (pytest.mark.full_suite,)
+        params.append(pytest.param(case, marks=marks, id=case.name))
+    return params
+
+
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
     """Async kit tests run on the virtual-clock loop: sleeps are free, orders are real."""
     return {"virtual": VirtualClockLoop}
@@ -96,5 +143,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
     layer = probe.current()
     header = [f"sandbox isolation: {layer.name}"]
+    if full_suites():
+        header.append("slow suites: whole (the class's Python, or ASYNCIO_KIT_FULL_SUITES=1)")
+    else:
+        header.append("slow suites: their representative part (nox -s full runs them whole)")
     header += [f"  (not available: {note})" for note in layer.notes]
     return header

@@ -479,6 +479,7 @@ def test_bad_options_are_usage_errors(args: list[str]) -> None:
     assert "usage error" in completed.stdout or "error:" in completed.stderr
 
 
+@pytest.mark.full_suite  # version-independent and slow: the class's Python runs it
 def test_watch_latency_is_measured_from_save_to_feedback(tmp_path: Path) -> None:
     row = ratios.watch_latency(ROOT, tmp_path, env=ratios.environment(), saves=2)
     assert row.get("failures") == 0, row
@@ -486,6 +487,7 @@ def test_watch_latency_is_measured_from_save_to_feedback(tmp_path: Path) -> None
     assert all(seconds > 0 for seconds in row["runs_s"])
 
 
+@pytest.mark.full_suite  # version-independent and slow: the class's Python runs it
 def test_a_distinct_class_makes_every_upload_unique(tmp_path: Path) -> None:
     rows = ratios.distinct_class(ROOT, tmp_path, (1, 2), env=ratios.environment())
     assert [row["n"] for row in rows] == [1, 2]
