@@ -333,7 +333,7 @@ def truncated_note(comparison: Comparison) -> str:
     """The comparison's note on what it leaves out ("" when it holds everything)."""
     parts = []
     if comparison.more_lines:
-        parts.append(f"{comparison.more_lines} more lines of {comparison.left_title} not shown")
+        parts.append(f"{comparison.more_lines} more lines not shown")
     if comparison.cut_lines:
         many = "line" if comparison.cut_lines == 1 else "lines"
         parts.append(f"{comparison.cut_lines} long {many} cut short with {CUT}")
