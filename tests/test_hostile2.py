@@ -959,8 +959,6 @@ SUITE_TIMEOUT = pytest.mark.timeout(1800)
 #: Attacks the kit does not stop yet, each with what still gets through. Not strict: where one
 #: is stopped on some Python only, the run says XPASS instead of failing.
 STILL_OPEN = {
-    "cost-prediction-at-file-cap": "predictions at the 256 KiB file cap still make megabytes of "
-    "results JSON and terminal output and tens of CPU seconds per student",
     "cost-result-at-caps": "feedback for results at the size cap is not capped with a "
     "truncated note everywhere",
     "detect-graded-run-asyncio-only": "a graded run can still be told from a plain one "

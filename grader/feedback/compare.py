@@ -11,6 +11,15 @@ each differing row as two labelled lines, one above the other. Long lines wrap (
 where they can); nothing is cut, so a one-character difference at the end of a long line is
 always visible, with a `^` under it. The result is styled segments that the terminal draws with
 rich, and that plain text (JSON, JUnit, Markdown code blocks) joins.
+
+What is compared is bounded by the truth, never by the learner (`shown`): a prediction or a
+program's output may hold hundreds of lines of hundreds of characters, and every output of the
+grader repeats the comparison, so it holds the true lines and at most `EXTRA_ROWS` lines past
+them, each shown up to `EXTRA_CHARS` characters past the longest true line. What is left out
+cannot change where the two orders part (that is always within the true lines and one more),
+the score is still computed on every line, and the comparison ends with a note saying how much
+is not shown. Near misses are found through a table of the true lines, so the work grows with
+the text compared, not with its square.
 """
 
 from __future__ import annotations
@@ -18,10 +27,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.cells import cell_len
 
-from grader.model.ordering import Block, OrderScore
+from grader.model.ordering import Block, OrderScore, flatten
 from grader.model.parts import CompareRow, Comparison, LearnerText, Mark, NearMiss, learner
 
 WIDTH = 80
@@ -29,6 +39,16 @@ WIDTH = 80
 #: A styled piece of a line, and a line of them (styles: "", dim, bold, first, mark, caret).
 Segment = tuple[str, str]
 Line = list[Segment]
+
+#: Lines compared past the last true line: a longer answer is wrong there whatever it says, and
+#: a few rows show that it goes on (the rest are counted in the comparison's note).
+EXTRA_ROWS = 3
+#: Characters shown past the longest true line (and at least `MIN_LINE_CHARS`): where a longer
+#: line parts from every true line is inside what is shown, and no such line can be right.
+EXTRA_CHARS = 30
+MIN_LINE_CHARS = 60
+#: Ends a line cut short for the comparison.
+CUT = "\N{HORIZONTAL ELLIPSIS}"
 
 #: How alike two lines must be for the characters where they differ to be marked (below it the
 #: lines are simply different lines, and marking every character says nothing).
@@ -72,20 +92,83 @@ def near_miss_kinds(yours: str, theirs: str) -> tuple[str, ...]:
 def near_misses(predicted: Sequence[str], actual: Sequence[str]) -> tuple[NearMiss, ...]:
     """Predicted lines asyncio prints only with another case, spacing or punctuation.
 
-    The line at the same row is tried first, then any line asyncio prints.
+    The line at the same row is tried first, then the first line asyncio prints that is the
+    same but for those. Each line's key is worked out once: the work grows with the length of
+    the text, not with the product of the two lengths.
     """
     printed = set(actual)
+    keys = [_key(line) for line in actual]
+    by_key: dict[str, str] = {}
+    for key, line in zip(keys, actual, strict=True):
+        by_key.setdefault(key, line)
     found: list[NearMiss] = []
     for index, line in enumerate(predicted):
         if line in printed:
             continue
-        candidates = ([actual[index]] if index < len(actual) else []) + list(actual)
-        for other in candidates:
+        key = _key(line)
+        other = actual[index] if index < len(actual) and keys[index] == key else by_key.get(key)
+        if other is not None:  # same key, other text: near_miss_kinds says what differs
             kinds = near_miss_kinds(line, other)
-            if kinds:
-                found.append(NearMiss(index + 1, learner(line), learner(other), kinds))
-                break
+            found.append(NearMiss(index + 1, learner(line), learner(other), kinds))
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The part of an answer a comparison holds: a prefix of its lines, long lines cut short."""
+
+    lines: tuple[str, ...]
+    #: How many lines the whole answer has.
+    total: int
+    #: How many of the shown lines were cut short (each ends with `CUT`).
+    cut: int
+    #: The most characters of a line shown before it is cut.
+    line_chars: int
+
+    @property
+    def more(self) -> int:
+        """Lines of the answer past the shown ones."""
+        return self.total - len(self.lines)
+
+    def note(
+        self, actual: int, *, yours: str = "Your prediction has", theirs: str = "asyncio printed"
+    ) -> str:
+        """One sentence on what the comparison leaves out ("" when it holds everything)."""
+        parts = []
+        if self.more:
+            parts.append(
+                f"{yours} {self.total} lines and {theirs} {actual}: only the first "
+                f"{len(self.lines)} are compared, the other {self.more} are not shown"
+            )
+        if self.cut:
+            lines = "line is" if self.cut == 1 else "lines are"
+            parts.append(
+                f"{self.cut} {lines} longer than any line {theirs} and cut short after "
+                f"{self.line_chars} characters"
+            )
+        return "; ".join(parts) + ("." if parts else "")
+
+
+def line_limit(actual: Sequence[str]) -> int:
+    """How many characters of a line a comparison with `actual` shows."""
+    return max(MIN_LINE_CHARS, max((len(line) for line in actual), default=0) + EXTRA_CHARS)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text`, cut short after `limit` characters (with `CUT`) if it is longer."""
+    return text if len(text) <= limit else text[:limit] + CUT
+
+
+def shown(lines: Sequence[str], actual: Sequence[str]) -> Shown:
+    """The prefix of `lines` a comparison with the true lines `actual` holds (see module doc).
+
+    A line past `line_limit` is longer than every true line, so it cannot be one: cutting it
+    changes no row from right to wrong, and no true line is ever cut.
+    """
+    limit = line_limit(actual)
+    prefix = [clip(line, limit) for line in lines[: len(actual) + EXTRA_ROWS]]
+    cut = sum(1 for line, whole in zip(prefix, lines, strict=False) if line != whole)
+    return Shown(tuple(prefix), len(lines), cut, limit)
 
 
 def _in_your_order(blocks: Sequence[Block], predicted: Sequence[str]) -> list[tuple[str, bool]]:
@@ -116,7 +199,12 @@ def compare(
     left_title: str = "your prediction",
     right_title: str = "asyncio printed",
 ) -> Comparison:
-    """The two orders row by row, with the first divergence and in-line differences marked."""
+    """The two orders row by row, with the first divergence and in-line differences marked.
+
+    Only the `shown` part of `predicted` is compared (the rest is counted in the comparison).
+    """
+    view = shown(predicted, flatten(blocks))
+    predicted = view.lines
     actual = _in_your_order(blocks, predicted)
     printed, written = {line for line, _ in actual}, set(predicted)
     rows: list[CompareRow] = []
@@ -141,7 +229,9 @@ def compare(
             )
         )
     misses = near_misses(list(predicted), [line for line, _ in actual])
-    return Comparison(left_title, right_title, tuple(rows), misses)
+    return Comparison(
+        left_title, right_title, tuple(rows), misses, more_lines=view.more, cut_lines=view.cut
+    )
 
 
 # --- layout ----------------------------------------------------------------------------------
@@ -233,7 +323,21 @@ def comparison_lines(comparison: Comparison, width: int = WIDTH) -> list[Line]:
                 "(~ lines: asyncio leaves their order open; any order among them counts)", width
             )
         )
+    note = truncated_note(comparison)
+    if note:
+        out.extend([(part, "dim")] for part in _plain_wrap(note, width))
     return out
+
+
+def truncated_note(comparison: Comparison) -> str:
+    """The comparison's note on what it leaves out ("" when it holds everything)."""
+    parts = []
+    if comparison.more_lines:
+        parts.append(f"{comparison.more_lines} more lines not shown")
+    if comparison.cut_lines:
+        many = "line" if comparison.cut_lines == 1 else "lines"
+        parts.append(f"{comparison.cut_lines} long {many} cut short with {CUT}")
+    return f"(truncated: {'; '.join(parts)})" if parts else ""
 
 
 def _plain_wrap(text: str, width: int) -> list[str]:

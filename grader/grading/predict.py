@@ -6,13 +6,26 @@ from the kit's pristine snippet (`truth.truth_of`). Credit is the order score (s
 whole-line comparison, or for a facts quiz (a `PREDICTION` dict of answers) which answers are
 wrong; the prediction and trace the timelines are drawn from; and, when the prediction is
 exactly what a well-known wrong belief produces, that belief (`misconceptions`).
+
+The score is worked out on every line the learner wrote; what is recorded for the feedback is
+bounded by the truth (`compare.shown`): the true lines and a few more, each line at most a
+little longer than asyncio's longest. A prediction of hundreds of long lines would otherwise be
+copied into the comparison, the timelines, the results JSON and the terminal, megabytes and
+tens of CPU seconds per student; the summary says in one sentence what is left out.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from grader.feedback.compare import compare, order_summary
+from grader.feedback.compare import (
+    EXTRA_ROWS,
+    clip,
+    compare,
+    line_limit,
+    order_summary,
+    shown,
+)
 from grader.grading import misconceptions
 from grader.grading.session import Credit, GradingSession, NotSubmittedError
 from grader.grading.truth import truth_of
@@ -48,11 +61,20 @@ def _split(line: str) -> tuple[str, str]:
 
 
 def facts_json(predicted: list[str], actual: list[str]) -> list[dict[str, str | None]]:
-    """Each predicted answer beside what the program prints for the same question."""
+    """Each predicted answer beside what the program prints for the same question.
+
+    Answers past the program's questions and a few more are left out, and a question or an
+    answer far longer than any the program prints is cut short (as in `compare.shown`).
+    """
     right = dict(_split(line) for line in actual)
+    limit = line_limit(actual)
     return [
-        {"question": question, "yours": yours or "?", "right": right.get(question)}
-        for question, yours in (_split(line) for line in predicted)
+        {
+            "question": clip(question, limit),
+            "yours": clip(yours, limit) or "?",
+            "right": right.get(question),
+        }
+        for question, yours in (_split(line) for line in predicted[: len(actual) + EXTRA_ROWS])
     ]
 
 
@@ -70,20 +92,23 @@ def grade_prediction(session: GradingSession, exercise: Exercise, credit: Credit
     blocks = truth.blocks
     lines = list(prediction.lines)
     score = score_order(lines, blocks)
+    truth_lines = flatten(blocks)
+    view = shown(lines, truth_lines)
     extra: dict[str, object] = {}
     if score.fraction < 1.0:
         if is_facts_quiz(session.kit, exercise):
-            extra["facts"] = facts_json(lines, flatten(blocks))
+            extra["facts"] = facts_json(lines, truth_lines)
         else:
             extra["comparison"] = comparison_json(compare(lines, blocks, score))
             extra["timeline"] = True
         diagnoses = misconceptions.diagnose(session.kit, exercise, prediction.lines, blocks)
         extra["misconceptions"] = [diagnosis.to_json() for diagnosis in diagnoses]
+    note = view.note(len(truth_lines))
     credit.award(
         score.fraction,
-        order_summary(score),
+        order_summary(score) + (f" {note}" if note else ""),
         attempted=True,
-        predicted=lines,
+        predicted=list(view.lines),
         actual=[{"lines": list(block.lines), "unordered": block.unordered} for block in blocks],
         trace=truth.trace,
         **extra,

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from grader.feedback.compare import compare
+from grader.feedback.compare import compare, shown
 from grader.feedback.compose import stderr_warnings
 from grader.grading.session import GradingSession, OrderMismatchError
 from grader.grading.truth import pristine_source
 from grader.model.curriculum import Exercise
 from grader.model.errors import HANG_KINDS, FailureKind, LearnerCodeError
-from grader.model.ordering import Block, score_order
+from grader.model.ordering import Block, flatten, score_order
 from grader.runtime import source_rules
 from grader.sandbox.runs import Run, execute
 
@@ -173,7 +173,14 @@ def expect_order(
         comparison = compare(
             run.lines, blocks, score, left_title="your code printed", right_title="expected"
         )
-        raise OrderMismatchError(f"{what}: the order is not the one required.", comparison)
+        # The comparison holds a bounded prefix of a long output: say so in the message too.
+        note = shown(run.lines, flatten(blocks)).note(
+            len(flatten(blocks)), yours="Your code printed", theirs="the exercise expects"
+        )
+        raise OrderMismatchError(
+            f"{what}: the order is not the one required." + (f" {note}" if note else ""),
+            comparison,
+        )
     if reference is not None and reference.lines == run.lines:
         mine, theirs = task_groups(run), task_groups(reference)
         if set(mine.values()) != set(theirs.values()):

@@ -72,12 +72,16 @@ class NearMiss:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Two orders of whole lines, row by row, never cut."""
+    """Two orders of whole lines, row by row; a bounded prefix of a long left side (counted)."""
 
     left_title: str
     right_title: str
     rows: tuple[CompareRow, ...]
     near_misses: tuple[NearMiss, ...] = ()
+    #: Lines of the left side past the rows (a bounded prefix is compared: `compare.shown`).
+    more_lines: int = 0
+    #: Left lines cut short, far longer than any right line.
+    cut_lines: int = 0
 
     @property
     def has_unordered(self) -> bool:
@@ -231,6 +235,8 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             }
             for miss in comparison.near_misses
         ],
+        "more_lines": comparison.more_lines,
+        "cut_lines": comparison.cut_lines,
     }
 
 
@@ -281,8 +287,18 @@ def comparison_from(data: object) -> Comparison | None:
         if isinstance(miss, dict)
     )
     return Comparison(
-        str(data.get("left_title", "yours")), str(data.get("right_title", "expected")), rows, misses
+        str(data.get("left_title", "yours")),
+        str(data.get("right_title", "expected")),
+        rows,
+        misses,
+        more_lines=_count(data.get("more_lines")),
+        cut_lines=_count(data.get("cut_lines")),
     )
+
+
+def _count(value: object) -> int:
+    """A count from JSON data (0 if it is missing or damaged)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def from_json(
