@@ -158,6 +158,7 @@ class OrderedTimerHandle(asyncio.TimerHandle):
     def __init__(  # noqa: PLR0917 - mirrors asyncio.TimerHandle's positional signature
         self,
         when_ns: int,
+        origin_ns: int,
         reading: int,
         requested: float,
         callback: Callable[..., object],
@@ -165,7 +166,9 @@ class OrderedTimerHandle(asyncio.TimerHandle):
         loop: VirtualClockLoop,
         context: contextvars.Context | None,
     ) -> None:
-        super().__init__(_ns_to_seconds(when_ns), callback, args, loop, context=context)
+        # `when()` reads on the loop's clock (from its origin); the sort key stays relative.
+        when = _ns_to_seconds(when_ns if abs(when_ns) >= FOREVER_NS else origin_ns + when_ns)
+        super().__init__(when, callback, args, loop, context=context)
         self._when_ns = when_ns
         self._requested = requested
         self._sort_key = (when_ns, reading)
@@ -347,6 +350,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         thread_grace_s: real seconds to wait, with nothing scheduled, for a thread that shows
             no sign of life before calling the run a deadlock.
         observer: receives what the loop does (the trace recorder).
+        origin_ns: what `time()` reads when the loop is made (0 by default; the sandbox gives a
+            real monotonic reading, so a graded run's clock starts where a plain one's would).
+            Deadlines and timers are absolute on this clock; `now_ns` stays relative to it.
     """
 
     if TYPE_CHECKING:  # BaseEventLoop's private state, which typeshed does not declare
@@ -372,13 +378,15 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         tie_order: str = "heap",
         thread_grace_s: float = _THREAD_GRACE_S,
         observer: LoopObserver | None = None,
+        origin_ns: int = 0,
     ) -> None:
         if tie_order not in {"heap", "set"}:
             msg = f"tie_order must be 'heap' or 'set', not {tie_order!r}"
             raise ValueError(msg)
         self._now_ns = 0
+        self._origin_ns = origin_ns
         #: The latest deadline reached at this tick, as its float (see `time`).
-        self._floor = 0.0
+        self._floor = origin_ns / NS_PER_S
         self._readings = itertools.count(1)
         self._last_reading = 0
         self._deadline_readings: dict[int, tuple[object, int]] = {}
@@ -402,14 +410,16 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         selector = _VirtualSelector()
         super().__init__(selector)
         selector.loop = self
-        self._clock_resolution = _CLOCK_RESOLUTION
+        # Far from 0 a float cannot hold every nanosecond: the resolution is at least one step.
+        far = (origin_ns + self.max_virtual_ns) / NS_PER_S
+        self._clock_resolution = max(_CLOCK_RESOLUTION, math.ulp(far))
         self.observer.attach(self)
 
     # --- the clock -------------------------------------------------------------------------
     def time(self) -> float:
-        """Virtual seconds since the loop was made (each reading is one infinitesimal later)."""
+        """Virtual seconds since the origin (each reading is one infinitesimal later)."""
         self._last_reading = next(self._readings)
-        now = self._now_ns / NS_PER_S
+        now = (self._origin_ns + self._now_ns) / NS_PER_S
         return max(now, self._floor)
 
     @property
@@ -421,7 +431,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         # A deadline given as a float between two ticks fires at the nearest one; from then on
         # the clock reads at least that float, as a real clock would after the timer fired, so
         # `while loop.time() < deadline: loop.call_at(deadline, ...)` ends.
-        if requested > self._floor and requested <= (self._now_ns + 1) / NS_PER_S:
+        if requested > self._floor and requested <= (self._origin_ns + self._now_ns + 1) / NS_PER_S:
             self._floor = requested
 
     def call_later(  # type: ignore[override]  # typeshed's variadic generics, same contract
@@ -434,7 +444,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         # asyncio reads the clock here: a reading of its own, later than every earlier one.
         delay_ns = seconds_to_ns(delay)
         when_ns = self._now_ns + delay_ns if abs(delay_ns) < FOREVER_NS else delay_ns
-        requested = _ns_to_seconds(when_ns)
+        far = abs(when_ns) >= FOREVER_NS
+        requested = _ns_to_seconds(when_ns if far else self._origin_ns + when_ns)
         return self._push(when_ns, next(self._readings), requested, callback, args, context)
 
     def call_at(  # type: ignore[override]  # typeshed's variadic generics, same contract
@@ -445,6 +456,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
         when_ns = _deadline_to_ns(when)
+        if abs(when_ns) < FOREVER_NS:
+            when_ns -= self._origin_ns
         return self._push(when_ns, self._reading_of(when), when, callback, args, context)
 
     def _reading_of(self, when: object) -> int:
@@ -478,7 +491,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._check_closed()
         if self._debug:
             self._check_thread()
-        timer = OrderedTimerHandle(when_ns, reading, requested, callback, args, self, context)
+        timer = OrderedTimerHandle(
+            when_ns, self._origin_ns, reading, requested, callback, args, self, context
+        )
         traceback = timer._source_traceback  # noqa: SLF001 - asyncio's debug-mode record
         if traceback:
             # Debug mode shows where a timer was set: the caller's line, never this module.
@@ -601,8 +616,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             sleeping = set(self._sleeping_threads)
         for delay_ns, woken, ident in requests:
             when_ns = self._now_ns + delay_ns
-            self._push(when_ns, next(self._readings), when_ns / NS_PER_S, self._wake_thread,
-                       (woken, ident), None)  # fmt: skip
+            self._push(when_ns, next(self._readings), (self._origin_ns + when_ns) / NS_PER_S,
+                       self._wake_thread, (woken, ident), None)  # fmt: skip
         if not jobs:
             return False
         frames: dict[int, FrameType] | None = None
@@ -695,7 +710,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         head = self._scheduled[0]
         target = getattr(head, "_when_ns", None)
         if target is None:  # pragma: no cover - a timer made behind our back
-            target = _deadline_to_ns(head.when())
+            target = _deadline_to_ns(head.when()) - self._origin_ns
         if target > self._now_ns:
             if target + self.hop_latency_ns > self.max_virtual_ns:
                 self._trip_time_limit()
