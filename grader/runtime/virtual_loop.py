@@ -391,15 +391,15 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._last_reading = 0
         self._deadline_readings: dict[int, tuple[object, int]] = {}
         self._steps = 0
-        self.max_steps = max_steps
-        self.max_virtual_ns = seconds_to_ns(max_virtual_seconds)
-        self.hop_latency_ns = hop_latency_ns
-        self.ready_latency_ns = ready_latency_ns
-        self.tie_order = tie_order
-        self.thread_grace_s = thread_grace_s
-        self.observer = observer or LoopObserver()
-        self.phase = "main"
-        self.guard_error: LoopGuardError | None = None
+        self._max_steps = max_steps
+        self._max_virtual_ns = seconds_to_ns(max_virtual_seconds)
+        self._hop_latency_ns = hop_latency_ns
+        self._ready_latency_ns = ready_latency_ns
+        self._tie_order = tie_order
+        self._thread_grace_s = thread_grace_s
+        self._observer = observer or LoopObserver()
+        self._phase = "main"
+        self._guard_error: LoopGuardError | None = None
         self._runs = 0
         self._thread_lock = threading.Lock()
         self._jobs: dict[int, _Job] = {}
@@ -411,9 +411,75 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         super().__init__(selector)
         selector.loop = self
         # Far from 0 a float cannot hold every nanosecond: the resolution is at least one step.
-        far = (origin_ns + self.max_virtual_ns) / NS_PER_S
+        far = (origin_ns + self._max_virtual_ns) / NS_PER_S
         self._clock_resolution = max(_CLOCK_RESOLUTION, math.ulp(far))
-        self.observer.attach(self)
+        self._observer.attach(self)
+
+    # --- the public view of its settings (kept private, so a sealed subclass can hide them) -
+    @property
+    def observer(self) -> LoopObserver:
+        """What receives the loop's callbacks."""
+        return self._observer
+
+    @property
+    def phase(self) -> str:
+        """`main` while `asyncio.run` runs the main coroutine, then `shutdown`."""
+        return self._phase
+
+    @property
+    def guard_error(self) -> LoopGuardError | None:
+        """The first guard that stopped this loop, if any."""
+        return self._guard_error
+
+    @property
+    def max_steps(self) -> int:
+        """Loop iterations per `asyncio.run` phase before a busy loop is stopped."""
+        return self._max_steps
+
+    @max_steps.setter
+    def max_steps(self, value: int) -> None:
+        self._max_steps = value
+
+    @property
+    def max_virtual_ns(self) -> int:
+        """Virtual nanoseconds before a runaway clock is stopped."""
+        return self._max_virtual_ns
+
+    @max_virtual_ns.setter
+    def max_virtual_ns(self, value: int) -> None:
+        self._max_virtual_ns = value
+
+    @property
+    def hop_latency_ns(self) -> int:
+        """Added to every jump of the clock."""
+        return self._hop_latency_ns
+
+    @hop_latency_ns.setter
+    def hop_latency_ns(self, value: int) -> None:
+        self._hop_latency_ns = value
+
+    @property
+    def ready_latency_ns(self) -> int:
+        """Added on every iteration that runs callbacks."""
+        return self._ready_latency_ns
+
+    @ready_latency_ns.setter
+    def ready_latency_ns(self, value: int) -> None:
+        self._ready_latency_ns = value
+
+    @property
+    def tie_order(self) -> str:
+        """`heap` (CPython's) or `set`."""
+        return self._tie_order
+
+    @property
+    def thread_grace_s(self) -> float:
+        """Real seconds to wait for a thread that shows no sign of life."""
+        return self._thread_grace_s
+
+    @thread_grace_s.setter
+    def thread_grace_s(self, value: float) -> None:
+        self._thread_grace_s = value
 
     # --- the clock -------------------------------------------------------------------------
     def time(self) -> float:
@@ -467,7 +533,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         in a loop) shares its reading, so those timers tie as they do in CPython. A new object
         came from the latest reading of the clock: `loop.time() + delay` just computed.
         """
-        if self.tie_order == "set":
+        if self._tie_order == "set":
             return next(self._readings)
         seen = self._deadline_readings.get(id(when))
         if seen is not None and seen[0] is when:
@@ -501,19 +567,19 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                 del traceback[-1]
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True  # noqa: SLF001
-        self.observer.timer_set(self, when_ns)
+        self._observer.timer_set(self, when_ns)
         return timer
 
     def block_for(self, seconds: float) -> None:
         """A blocking call in the loop's thread (e.g. `time.sleep`) holds the loop this long."""
         delay_ns = max(0, seconds_to_ns(seconds))
-        if self._now_ns + delay_ns > self.max_virtual_ns:
+        if self._now_ns + delay_ns > self._max_virtual_ns:
             self._trip_time_limit()
         self._now_ns += delay_ns
-        self.observer.clock_moved(self, self._now_ns, blocking=True)
+        self._observer.clock_moved(self, self._now_ns, blocking=True)
 
     def _trip_time_limit(self) -> None:
-        limit = self.max_virtual_ns / NS_PER_S
+        limit = self._max_virtual_ns / NS_PER_S
         self._trip(
             VirtualTimeLimitError(
                 f"the virtual clock passed {limit:g} s: something keeps sleeping forever "
@@ -526,17 +592,17 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         task = super().create_task(coro, **kwargs)
         # The coroutine goes along: an eager task that already finished must not be asked for
         # it (`get_coro()` on such a task crashes CPython 3.12.0 and 3.12.1).
-        self.observer.task_created(self, task, coro)
+        self._observer.task_created(self, task, coro)
         return task
 
     def run_until_complete(self, future: Any) -> Any:
         self._runs += 1
-        if self._runs > 1 and self.phase == "main":
+        if self._runs > 1 and self._phase == "main":
             # asyncio.run's later calls cancel leftovers and shut down: a new phase with a
             # fresh step budget, so cleanup still runs after a guard stopped `main`.
-            self.phase = "shutdown"
+            self._phase = "shutdown"
             self._steps = 0
-            self.observer.phase_changed(self, "shutdown")
+            self._observer.phase_changed(self, "shutdown")
         return super().run_until_complete(future)
 
     async def shutdown_default_executor(self, *args: Any) -> None:
@@ -666,27 +732,27 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
     # --- the heart: where a real loop would sleep -------------------------------------------
     def _trip(self, error: LoopGuardError) -> None:
-        if self.guard_error is None:
-            self.guard_error = error
+        if self._guard_error is None:
+            self._guard_error = error
         raise error
 
     def _virtual_select(
         self, real: selectors.BaseSelector, timeout: float | None
     ) -> list[tuple[selectors.SelectorKey, int]]:
-        self.observer.loop_iteration(self)
+        self._observer.loop_iteration(self)
         self._steps += 1
-        if self._steps > self.max_steps:
+        if self._steps > self._max_steps:
             self._trip(
                 BusyLoopError(
-                    f"the event loop went round {self.max_steps:,} times without finishing: "
+                    f"the event loop went round {self._max_steps:,} times without finishing: "
                     "something keeps yielding forever (a `while True` loop around "
                     "`await asyncio.sleep(0)`?)"
                 )
             )
         if timeout == 0:
             self._idle_since = None
-            if self.ready_latency_ns:
-                self._now_ns += self.ready_latency_ns
+            if self._ready_latency_ns:
+                self._now_ns += self._ready_latency_ns
             return real.select(0)
         if self._jobs_working():
             # Work in threads takes no virtual time: wait for it in real time.
@@ -712,10 +778,10 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         if target is None:  # pragma: no cover - a timer made behind our back
             target = _deadline_to_ns(head.when()) - self._origin_ns
         if target > self._now_ns:
-            if target + self.hop_latency_ns > self.max_virtual_ns:
+            if target + self._hop_latency_ns > self._max_virtual_ns:
                 self._trip_time_limit()
-            self._now_ns = target + self.hop_latency_ns
-            self.observer.clock_moved(self, self._now_ns, blocking=False)
+            self._now_ns = target + self._hop_latency_ns
+            self._observer.clock_moved(self, self._now_ns, blocking=False)
 
     def _wait_or_deadlock(
         self, real: selectors.BaseSelector
@@ -727,7 +793,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             now = _real_monotonic()
             if self._idle_since is None:
                 self._idle_since = now
-            if now - self._idle_since < self.thread_grace_s:
+            if now - self._idle_since < self._thread_grace_s:
                 return real.select(0.05)
         self._trip(
             DeadlockError(
