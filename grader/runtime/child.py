@@ -343,6 +343,7 @@ _PR_SET_DUMPABLE = 4
 def _fence(run: _Run) -> tuple[guard.Guard, dict[type, dict[str, Any]]]:
     """Put the fence up, last thing before learner code loads; note the classes as they are."""
     _no_dumps()
+    sys.argv[:] = [os.path.basename(run.module_path)]  # as `python exercise.py` sets it
     fence = guard.arm(run.module_path, os.path.dirname(os.path.abspath(__file__)))
     fence.hidden_classes.add(_GradedLoop)  # named like asyncio's own, so listed by hand
     return fence, _class_snapshot()
