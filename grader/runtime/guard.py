@@ -47,10 +47,11 @@ DENIED_MODULES = frozenset(
 )  # fmt: skip
 
 #: Public names hidden in every view: they would swap the grader's event loop, install
-#: tracing hooks, or evaluate strings as code.
+#: tracing hooks, or evaluate strings as code. (`get_event_loop_policy` is shown: the policy
+#: it returns is the kit's, sealed and named like asyncio's own, as in a plain run.)
 HIDDEN_NAMES = frozenset(
     {
-        "set_event_loop_policy", "get_event_loop_policy", "set_child_watcher",
+        "set_event_loop_policy", "set_child_watcher",
         "get_child_watcher", "settrace", "setprofile", "settrace_all_threads",
         "setprofile_all_threads", "get_type_hints", "singledispatch", "singledispatchmethod",
         "Formatter",
@@ -109,6 +110,7 @@ _ALWAYS_REFUSED = frozenset(
     }
 )  # fmt: skip
 _FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+_FORMAT_METHODS = frozenset({"format", "format_map"})
 #: Refused without failing the run: the sandbox's isolation stops these too, and the older
 #: adversarial cases expect the attack to fail quietly.
 _QUIET_REFUSALS = {
@@ -172,6 +174,11 @@ class Guard:
 
         def getattr_(obj: object, name: str, *default: object) -> object:
             _checked(name, "reading")
+            if name in _FORMAT_METHODS and (obj is str or isinstance(obj, str)):
+                # `str.format` reads attributes past every check here (source_rules.py).
+                message = f"reading `str.{name}` by name is not allowed under the grader"
+                note(message)
+                raise AttributeError(message)
             return real_getattr(obj, name, *default)
 
         def hasattr_(obj: object, name: str) -> bool:
