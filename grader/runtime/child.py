@@ -118,6 +118,29 @@ def _execute(run: _Run, fence: guard.Guard | None) -> tuple[Any, dict[str, Any] 
     return entry(*args, **kwargs), None
 
 
+def _install_virtual_clock(run: _Run) -> None:
+    """Route every new loop to the sealed virtual one, and make `time` follow its clock."""
+    recorder = run.recorder
+    request = run.request
+    # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
+    # The loop holds a handle, never the recorder; the loop it makes is sealed.
+    # The clock starts where a plain run's would: at the real monotonic clock (folded
+    # below 2**21 s, where a float still holds every nanosecond of an hour's run).
+    origin = time.monotonic_ns() % _ORIGIN_FOLD_NS
+
+    def origin_of() -> int:  # each loop's clock goes on from the trace's, as time does
+        return origin + recorder.now_ns()
+
+    run.route = loop_route.install(
+        request.get("loop_route"),
+        loop_class=_GradedLoop,
+        observer=RecorderHandle(recorder),
+        origin_of=origin_of,
+        **request.get("loop", {}),
+    )
+    virtual_time.install(recorder.now_ns, recorder.advance_outside, origin_ns=origin)
+
+
 def run_request(request: dict[str, Any]) -> dict[str, Any]:
     """Run one request in this process and return the result as JSON data."""
     run = _Run(request)
@@ -129,23 +152,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if request.get("clock", "virtual") == "virtual":
-            # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
-            # The loop holds a handle, never the recorder; the loop it makes is sealed.
-            # The clock starts where a plain run's would: at the real monotonic clock (folded
-            # below 2**21 s, where a float still holds every nanosecond of an hour's run).
-            origin = time.monotonic_ns() % _ORIGIN_FOLD_NS
-
-            def origin_of() -> int:  # each loop's clock goes on from the trace's, as time does
-                return origin + recorder.now_ns()
-
-            run.route = loop_route.install(
-                request.get("loop_route"),
-                loop_class=_GradedLoop,
-                observer=RecorderHandle(recorder),
-                origin_of=origin_of,
-                **request.get("loop", {}),
-            )
-            virtual_time.install(recorder.now_ns, recorder.advance_outside, origin_ns=origin)
+            _install_virtual_clock(run)
         if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
             from . import misbeliefs
 

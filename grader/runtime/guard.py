@@ -355,7 +355,7 @@ def plain_flags() -> Any:
         names = re.findall(r"(\w+)=", repr(sys.flags))
         base = collections.namedtuple("flags", names, module="sys")  # type: ignore[misc]  # noqa: PYI024
 
-        class Flags(base):  # type: ignore[misc,valid-type]  # a runtime-built base
+        class Flags(base):  # a runtime-built namedtuple
             __slots__ = ()
 
             def __repr__(self) -> str:

@@ -54,29 +54,6 @@ def install(
     def wall_ns() -> int:
         return round(wall_start * NS_PER_S) + reading()
 
-    # The same clocks read through `clock_gettime`, which would otherwise show real time.
-    virtual_clocks = {
-        getattr(time, name): clock
-        for name, clock in (
-            ("CLOCK_MONOTONIC", monotonic_ns),
-            ("CLOCK_MONOTONIC_RAW", monotonic_ns),
-            ("CLOCK_BOOTTIME", monotonic_ns),
-            ("CLOCK_REALTIME", wall_ns),
-        )
-        if hasattr(time, name)
-    }
-
-    real_clock_gettime = getattr(time, "clock_gettime", None)  # Unix only
-    real_clock_gettime_ns = getattr(time, "clock_gettime_ns", None)
-
-    def clock_gettime(clk_id: int) -> float:
-        clock = virtual_clocks.get(clk_id)
-        return real_clock_gettime(clk_id) if clock is None else clock() / NS_PER_S  # type: ignore[misc]
-
-    def clock_gettime_ns(clk_id: int) -> int:
-        clock = virtual_clocks.get(clk_id)
-        return real_clock_gettime_ns(clk_id) if clock is None else clock()  # type: ignore[misc]
-
     def sleep(seconds: float) -> None:
         if seconds < 0:
             msg = "sleep length must be non-negative"
@@ -100,10 +77,37 @@ def install(
     time.perf_counter_ns = monotonic_ns
     time.time = wall
     time.time_ns = wall_ns
-    if real_clock_gettime is not None and real_clock_gettime_ns is not None:
-        time.clock_gettime = clock_gettime
-        time.clock_gettime_ns = clock_gettime_ns
+    _patch_clock_gettime(monotonic_ns, wall_ns)
     time.sleep = sleep  # type: ignore[assignment]  # same behaviour for the floats learners pass
+
+
+def _patch_clock_gettime(monotonic_ns: Callable[[], int], wall_ns: Callable[[], int]) -> None:
+    """The same clocks read through `clock_gettime` (Unix), which would otherwise show real time."""
+    real_clock_gettime = getattr(time, "clock_gettime", None)  # Unix only
+    real_clock_gettime_ns = getattr(time, "clock_gettime_ns", None)
+    if real_clock_gettime is None or real_clock_gettime_ns is None:
+        return
+    virtual_clocks = {
+        getattr(time, name): clock
+        for name, clock in (
+            ("CLOCK_MONOTONIC", monotonic_ns),
+            ("CLOCK_MONOTONIC_RAW", monotonic_ns),
+            ("CLOCK_BOOTTIME", monotonic_ns),
+            ("CLOCK_REALTIME", wall_ns),
+        )
+        if hasattr(time, name)
+    }
+
+    def clock_gettime(clk_id: int) -> float:
+        clock = virtual_clocks.get(clk_id)
+        return real_clock_gettime(clk_id) if clock is None else clock() / NS_PER_S
+
+    def clock_gettime_ns(clk_id: int) -> int:
+        clock = virtual_clocks.get(clk_id)
+        return real_clock_gettime_ns(clk_id) if clock is None else clock()
+
+    time.clock_gettime = clock_gettime
+    time.clock_gettime_ns = clock_gettime_ns
 
 
 def _reader(now_ns: Callable[[], int]) -> Callable[[], int]:
