@@ -11,6 +11,8 @@ the learner's module runs behind two fences, both set up here before it loads:
   for) and its own `__import__`, which hands out *views* of modules:
   a view shows a module's public names only, never its private ones, its `sys.modules`, or the
   modules that reflect on objects (`gc`, `inspect`, `ctypes`, `pickle`, `copy`, `types`, ...).
+  It carries the module's own name and `dir()`, as in a plain run; asking for a name it hides
+  is noted, not answered as missing, so hiding gives nothing away that a program could use.
   The grader refuses attribute syntax that would get around this (`x.__globals__`,
   `loop._now_ns`, `frame.f_back`) before the run (`source_rules.py`).
 - **A PEP 578 audit hook, for what gets past the first fence.** Installed before the module
@@ -248,7 +250,8 @@ class Guard:
             for item in fromlist:
                 # `from m import x` falls back on `sys.modules["m.x"]` when the view has no x:
                 # a name the view hides must be refused here, never looked up there.
-                if item != "*" and not view._kit_shown(str(item)) and hasattr(top, str(item)):  # noqa: SLF001
+                there = hasattr(top, str(item)) or f"{top.__name__}.{item}" in sys.modules
+                if item != "*" and not view._kit_shown(str(item)) and there:  # noqa: SLF001
                     message = f"importing `{item}` from `{name}` is not allowed under the grader"
                     self._note(message)
                     raise ImportError(message, name=name)
