@@ -26,7 +26,7 @@ from grader.runtime.source_rules import refusals
 from grader.runtime.virtual_loop import VirtualClockLoop, new_virtual_loop
 from grader.sandbox.runs import LearnerCodeError, execute
 
-PROBE = r'''
+PROBE = r"""
 import asyncio
 import json
 import sys
@@ -63,7 +63,7 @@ async def main():
 
 if __name__ == "__main__":
     asyncio.run(main())
-'''
+"""
 
 
 def _plain(tmp_path: Path) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def test_the_probe_sees_the_same_in_a_graded_run_as_in_a_plain_one(tmp_path: Pat
 )
 def test_asking_for_what_the_fence_hides_scores_nothing(probe: str) -> None:
     source = f"import asyncio, sys\n\n\nasync def main():\n    print({probe})\n"
-    with pytest.raises(LearnerCodeError, match="not (allowed|available) under the grader"):
+    with pytest.raises(LearnerCodeError, match=r"not (allowed|available) under the grader"):
         execute(source.encode(), "exercise.py")
 
 
@@ -116,7 +116,7 @@ def test_asking_for_what_the_fence_hides_scores_nothing(probe: str) -> None:
     [
         ('"{0.__class__.__mro__}".format(x)', True),
         ('"{0:{1._now_ns}}".format(x, y)', True),
-        ('template.format(x)', True),
+        ("template.format(x)", True),
         ('str.format("{0.__dict__}", x)', True),
         ('"{} took {0.seconds:.1f} s, item {x[0]}".format(a, b, x=c)', False),
         ('f"{name:>{width}}"', False),
