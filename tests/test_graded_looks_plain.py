@@ -45,7 +45,7 @@ async def main():
         "clock far from 0": start > 1.0,
         "loop.time() is time.monotonic()": abs(loop.time() - time.monotonic()) < 1,
         "clock_gettime agrees": abs(time.clock_gettime(time.CLOCK_MONOTONIC) - loop.time()) < 1,
-        "a sleep moved the clock": loop.time() - start >= 0.25,  # no upper bound: load
+        "a sleep moved the clock": loop.time() - start > 0.2,  # no upper bound: load
         "names the loop has and asyncio's lacks": names,
         "kit names answered": [n for n in ("observer", "block_for", "now_ns", "phase")
                                if hasattr(loop, n)],
