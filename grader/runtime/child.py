@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 import warnings
 from typing import Any
@@ -39,6 +40,7 @@ from .tracing import LineCapture, OutputFloodError, RecorderHandle, TraceRecorde
 from .virtual_loop import LoopGuardError, VirtualClockLoop
 
 PROTOCOL = 1
+_ORIGIN_FOLD_NS = (1 << 21) * 1_000_000_000
 _MAX_FRAMES = 8
 _MAX_TEXT = 400
 
@@ -116,6 +118,29 @@ def _execute(run: _Run, fence: guard.Guard | None) -> tuple[Any, dict[str, Any] 
     return entry(*args, **kwargs), None
 
 
+def _install_virtual_clock(run: _Run) -> None:
+    """Route every new loop to the sealed virtual one, and make `time` follow its clock."""
+    recorder = run.recorder
+    request = run.request
+    # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
+    # The loop holds a handle, never the recorder; the loop it makes is sealed.
+    # The clock starts where a plain run's would: at the real monotonic clock (folded
+    # below 2**21 s, where a float still holds every nanosecond of an hour's run).
+    origin = time.monotonic_ns() % _ORIGIN_FOLD_NS
+
+    def origin_of() -> int:  # each loop's clock goes on from the trace's, as time does
+        return origin + recorder.now_ns()
+
+    run.route = loop_route.install(
+        request.get("loop_route"),
+        loop_class=_GradedLoop,
+        observer=RecorderHandle(recorder),
+        origin_of=origin_of,
+        **request.get("loop", {}),
+    )
+    virtual_time.install(recorder.now_ns, recorder.advance_outside, origin_ns=origin)
+
+
 def run_request(request: dict[str, Any]) -> dict[str, Any]:
     """Run one request in this process and return the result as JSON data."""
     run = _Run(request)
@@ -127,15 +152,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if request.get("clock", "virtual") == "virtual":
-            # The policy route on 3.10-3.13, a loop_factory on 3.14+ (or when the request asks).
-            # The loop holds a handle, never the recorder; the loop it makes is sealed.
-            run.route = loop_route.install(
-                request.get("loop_route"),
-                loop_class=_GradedLoop,
-                observer=RecorderHandle(recorder),
-                **request.get("loop", {}),
-            )
-            virtual_time.install(recorder.now_ns, recorder.advance_outside)
+            _install_virtual_clock(run)
         if request.get("misbelief"):  # run the snippet as a wrong mental model says (feedback)
             from . import misbeliefs
 
@@ -190,23 +207,49 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the fence around learner code (see guard.py and docs/produce-integrity.md) -------------------
+class _Missing:
+    """A name the kit's loop has and asyncio's lacks, as learner code meets it: not there.
+
+    The kit reaches what stands behind it through `VirtualClockLoop` itself (its class, never
+    an instance lookup), so the graded loop answers `loop.observer` or `hasattr(loop,
+    "block_for")` as asyncio's own loop does: with an AttributeError.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        msg = f"{type(instance).__name__!r} object has no attribute {self.name!r}"
+        raise AttributeError(msg, name=self.name, obj=instance)
+
+    def __set__(self, instance: object, value: object) -> None:
+        msg = f"`loop.{self.name}` cannot be replaced under the grader"
+        sys.audit("kitrt.refused", msg)
+        raise AttributeError(msg)
+
+
 class _GradedLoop(VirtualClockLoop):
-    """The virtual loop as learner code meets it: sealed, and named like asyncio's own.
+    """The virtual loop as learner code meets it: sealed, and looking like asyncio's own.
 
     Learner code reaches the running loop (`asyncio.get_running_loop()`), so it must not be
     able to replace what the harness relies on (`loop.block_for = ...` would make a blocking
     call free, `loop.time = ...` would move the helpers' clock), nor tell it from a plain run
-    by its name (`repr(loop)`).
+    by its name (`repr(loop)`), its clock (`loop.time()` starts where `time.monotonic()` is,
+    as in a plain run) or its attributes (`dir(loop)` lists what asyncio's own loop has; the
+    kit's own names read as missing).
     """
 
     _kit_sealed = False
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, *, origin_of: Any = None, **options: Any) -> None:
+        origin = int(origin_of()) if origin_of is not None else 0
+        super().__init__(origin_ns=origin, **options)
         self._kit_sealed = True
 
     def __setattr__(self, name: str, value: object) -> None:
-        if self._kit_sealed and not name.startswith("_") and name not in _LOOP_STATE:
+        if self._kit_sealed and not name.startswith("_"):
             msg = f"`loop.{name}` cannot be replaced under the grader"
             sys.audit("kitrt.refused", msg)
             raise AttributeError(msg)
@@ -219,12 +262,33 @@ class _GradedLoop(VirtualClockLoop):
             raise AttributeError(msg)
         super().__delattr__(name)
 
+    def __dir__(self) -> list[str]:
+        return list(_stock_loop_names())
 
-#: Public attributes the virtual loop itself changes while it runs.
-_LOOP_STATE = frozenset({"phase", "guard_error"})
+
+#: The kit's loop names that asyncio's own loop lacks (its public methods and settings).
+_KIT_LOOP_NAMES = sorted(
+    {name for name in dir(VirtualClockLoop) if not name.startswith("_")}
+    - set(dir(asyncio.SelectorEventLoop))
+)
+for _name in _KIT_LOOP_NAMES:
+    setattr(_GradedLoop, _name, _Missing(_name))
 _GradedLoop.__name__ = asyncio.SelectorEventLoop.__name__
 _GradedLoop.__qualname__ = asyncio.SelectorEventLoop.__qualname__
 _GradedLoop.__module__ = asyncio.SelectorEventLoop.__module__
+
+_STOCK_NAMES: list[str] = []
+
+
+def _stock_loop_names() -> list[str]:
+    """What `dir()` shows for asyncio's own loop (made once, the first time it is asked)."""
+    if not _STOCK_NAMES:
+        stock = asyncio.SelectorEventLoop()
+        try:
+            _STOCK_NAMES.extend(dir(stock))
+        finally:
+            stock.close()
+    return _STOCK_NAMES
 
 
 def _class_snapshot() -> dict[type, dict[str, Any]]:
@@ -286,8 +350,11 @@ _PR_SET_DUMPABLE = 4
 def _fence(run: _Run) -> tuple[guard.Guard, dict[type, dict[str, Any]]]:
     """Put the fence up, last thing before learner code loads; note the classes as they are."""
     _no_dumps()
+    sys.argv[:] = [os.path.basename(run.module_path)]  # as `python exercise.py` sets it
     fence = guard.arm(run.module_path, os.path.dirname(os.path.abspath(__file__)))
     fence.hidden_classes.add(_GradedLoop)  # named like asyncio's own, so listed by hand
+    if run.route is not None and run.route.name == "policy":  # the same for the kit's policy
+        fence.hidden_classes.add(type(asyncio.events.get_event_loop_policy()))
     return fence, _class_snapshot()
 
 
@@ -310,8 +377,9 @@ def _first_guard(run: _Run) -> LoopGuardError | None:
     if run.route is None:
         return None
     for loop in run.route.loops:
-        if loop.guard_error is not None:
-            return loop.guard_error
+        error = VirtualClockLoop.guard_error.fget(loop)  # type: ignore[attr-defined]
+        if error is not None:
+            return error  # type: ignore[no-any-return]
     return None
 
 

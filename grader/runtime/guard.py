@@ -11,6 +11,8 @@ the learner's module runs behind two fences, both set up here before it loads:
   for) and its own `__import__`, which hands out *views* of modules:
   a view shows a module's public names only, never its private ones, its `sys.modules`, or the
   modules that reflect on objects (`gc`, `inspect`, `ctypes`, `pickle`, `copy`, `types`, ...).
+  It carries the module's own name and `dir()`, as in a plain run; asking for a name it hides
+  is noted, not answered as missing, so hiding gives nothing away that a program could use.
   The grader refuses attribute syntax that would get around this (`x.__globals__`,
   `loop._now_ns`, `frame.f_back`) before the run (`source_rules.py`).
 - **A PEP 578 audit hook, for what gets past the first fence.** Installed before the module
@@ -47,10 +49,11 @@ DENIED_MODULES = frozenset(
 )  # fmt: skip
 
 #: Public names hidden in every view: they would swap the grader's event loop, install
-#: tracing hooks, or evaluate strings as code.
+#: tracing hooks, or evaluate strings as code. (`get_event_loop_policy` is shown: the policy
+#: it returns is the kit's, sealed and named like asyncio's own, as in a plain run.)
 HIDDEN_NAMES = frozenset(
     {
-        "set_event_loop_policy", "get_event_loop_policy", "set_child_watcher",
+        "set_event_loop_policy", "set_child_watcher",
         "get_child_watcher", "settrace", "setprofile", "settrace_all_threads",
         "setprofile_all_threads", "get_type_hints", "singledispatch", "singledispatchmethod",
         "Formatter",
@@ -109,6 +112,7 @@ _ALWAYS_REFUSED = frozenset(
     }
 )  # fmt: skip
 _FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+_FORMAT_METHODS = frozenset({"format", "format_map"})
 #: Refused without failing the run: the sandbox's isolation stops these too, and the older
 #: adversarial cases expect the attack to fail quietly.
 _QUIET_REFUSALS = {
@@ -172,6 +176,11 @@ class Guard:
 
         def getattr_(obj: object, name: str, *default: object) -> object:
             _checked(name, "reading")
+            if name in _FORMAT_METHODS and (obj is str or isinstance(obj, str)):
+                # `str.format` reads attributes past every check here (source_rules.py).
+                message = f"reading `str.{name}` by name is not allowed under the grader"
+                note(message)
+                raise AttributeError(message)
             return real_getattr(obj, name, *default)
 
         def hasattr_(obj: object, name: str) -> bool:
@@ -237,7 +246,16 @@ class Guard:
             raise ImportError(message, name=name)
         top = __import__(name, None, None, fromlist or (), 0)
         if fromlist:
-            return self.view(top)
+            view = self.view(top)
+            for item in fromlist:
+                # `from m import x` falls back on `sys.modules["m.x"]` when the view has no x:
+                # a name the view hides must be refused here, never looked up there.
+                there = hasattr(top, str(item)) or f"{top.__name__}.{item}" in sys.modules
+                if item != "*" and not view._kit_shown(str(item)) and there:  # noqa: SLF001
+                    message = f"importing `{item}` from `{name}` is not allowed under the grader"
+                    self._note(message)
+                    raise ImportError(message, name=name)
+            return view
         return self.view(sys.modules[name.partition(".")[0]])
 
     def view(self, module: types.ModuleType) -> ModuleView:
@@ -269,15 +287,19 @@ class ModuleView(types.ModuleType):
     """A module as learner code sees it: public names only, modules in it seen as views."""
 
     def __init__(self, module: types.ModuleType, guard: Guard) -> None:
-        # Named after nothing in sys.modules: `from x import y` falls back on
-        # `sys.modules[f"{x.__name__}.{y}"]` when y is missing, and must find nothing there.
-        super().__init__(f"kitrt-view:{module.__name__}", module.__doc__)
+        # Named as the module is, as in a plain run. `from x import y` falls back on
+        # `sys.modules[f"{x.__name__}.{y}"]` when y is missing: the fence's `__import__`
+        # refuses a hidden y before that (a missing one finds nothing there, as in a plain run).
+        super().__init__(module.__name__, module.__doc__)
         object.__setattr__(self, "_kit_module", module)
         object.__setattr__(self, "_kit_guard", guard)
         names = getattr(module, "__all__", None)
         if names is None:
             names = [name for name in dir(module) if not name.startswith("_")]
         self.__all__ = [str(n) for n in names if self._shown(str(n))]
+
+    def _kit_shown(self, name: str) -> bool:
+        return self._shown(name)
 
     def _shown(self, name: str) -> bool:
         if (name.startswith("_") and name not in _PUBLIC_UNDERSCORE) or name in HIDDEN_NAMES:
@@ -289,12 +311,20 @@ class ModuleView(types.ModuleType):
 
     def __getattr__(self, name: str) -> Any:
         module = self._kit_module
-        if not self._shown(name) or not hasattr(module, name):
+        if not hasattr(module, name):
             msg = f"module {module.__name__!r} has no attribute {name!r}"
             raise AttributeError(msg)
+        if not self._shown(name):
+            # There in a plain run, hidden here: asking for it gives the grader away, so the
+            # asking is noted (the run scores nothing) instead of answered as missing.
+            message = f"`{module.__name__}.{name}` is not available under the grader"
+            self._kit_guard._note(message)  # noqa: SLF001 - the fence's own log
+            raise AttributeError(message)
         value = getattr(module, name)
         if module.__name__ == "sys" and name == "path":
             return list(value)  # a copy: a folder added to it must not change what loads
+        if module.__name__ == "sys" and name == "flags":
+            return plain_flags()  # as `python file.py` shows them, not the sandbox's -I -S -B
         if isinstance(value, types.ModuleType):
             if not module_allowed(value.__name__):
                 msg = f"module {module.__name__!r} has no attribute {name!r}"
@@ -305,10 +335,43 @@ class ModuleView(types.ModuleType):
         return value
 
     def __dir__(self) -> list[str]:
-        return list(self.__all__)
+        return dir(self._kit_module)  # every name, as in a plain run (the hidden ones refuse)
 
     def __repr__(self) -> str:
         return repr(self._kit_module)
+
+
+#: The flags the sandbox's command line sets (`-I -S -B`), which a plain `python file.py` lacks.
+_SANDBOX_FLAGS = frozenset(
+    {"isolated", "no_site", "ignore_environment", "no_user_site", "safe_path",
+     "dont_write_bytecode"}
+)  # fmt: skip
+_PLAIN_FLAGS: list[Any] = []
+
+
+def plain_flags() -> Any:
+    """`sys.flags` as a plain run shows them: the sandbox's own flags off, the rest as they are."""
+    if not _PLAIN_FLAGS:
+        import collections
+        import re
+
+        names = re.findall(r"(\w+)=", repr(sys.flags))
+        base = collections.namedtuple("flags", names, module="sys")  # type: ignore[misc]  # noqa: PYI024
+
+        class Flags(base):  # a runtime-built namedtuple
+            __slots__ = ()
+
+            def __repr__(self) -> str:
+                return "sys." + super().__repr__()
+
+        Flags.__name__ = Flags.__qualname__ = "flags"
+        Flags.__module__ = "sys"
+        values = []
+        for name in names:
+            value = getattr(sys.flags, name)
+            values.append(type(value)(0) if name in _SANDBOX_FLAGS else value)
+        _PLAIN_FLAGS.append(Flags(*values))
+    return _PLAIN_FLAGS[0]
 
 
 # --- the audit hook ------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
+import string
 from dataclasses import dataclass
 
 #: Dunder attributes that only describe or compare (never lead to globals, frames or classes).
@@ -54,6 +56,30 @@ _DENIED_NAMES = frozenset(
         "__kwdefaults__", "__weakref__", "__objclass__",
     }
 )  # fmt: skip
+
+
+#: `str.format` reads the attributes its fields name (`"{0.__class__}".format(x)`) without
+#: passing through any of the fence's checks: only a literal template, whose fields are read
+#: here, may be formatted.
+_FORMAT_METHODS = frozenset({"format", "format_map"})
+_FIELD_ATTRIBUTE = re.compile(r"\.([^.\[]*)")
+
+
+def _template_refused(template: str) -> str | None:
+    """What a literal `str.format` template reads that attribute syntax may not."""
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        return None  # format() itself will say what is wrong with it
+    for _, field, spec, _ in fields:
+        for name in _FIELD_ATTRIBUTE.findall(field or ""):
+            what = _attribute_refused(name, on_super=False)
+            if what is not None:
+                return f"{what} in a format string"
+        inner = _template_refused(spec) if spec and "{" in spec else None
+        if inner is not None:
+            return inner
+    return None
 
 
 @dataclass(frozen=True)
@@ -96,6 +122,12 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         what = _attribute_refused(node.attr, on_super=_is_super_call(node.value))
+        if what is None and node.attr in _FORMAT_METHODS:
+            receiver = node.value
+            if isinstance(receiver, ast.Constant) and isinstance(receiver.value, str):
+                what = _template_refused(receiver.value)
+            else:
+                what = f"`.{node.attr}` on anything but a string literal (use an f-string)"
         if what is not None:
             self._refuse(node, what)
         self.generic_visit(node)

@@ -313,8 +313,15 @@ class LineCapture(io.TextIOBase):
         self._recorder = recorder
         self._pending = ""
 
+    #: What a plain run's stdout reports (learner code may look, and must see nothing odd).
+    encoding = "utf-8"
+    errors = "strict"
+
     def writable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        return 1  # the real descriptor: writing to it directly was always possible
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):

@@ -158,6 +158,7 @@ class OrderedTimerHandle(asyncio.TimerHandle):
     def __init__(  # noqa: PLR0917 - mirrors asyncio.TimerHandle's positional signature
         self,
         when_ns: int,
+        origin_ns: int,
         reading: int,
         requested: float,
         callback: Callable[..., object],
@@ -165,7 +166,9 @@ class OrderedTimerHandle(asyncio.TimerHandle):
         loop: VirtualClockLoop,
         context: contextvars.Context | None,
     ) -> None:
-        super().__init__(_ns_to_seconds(when_ns), callback, args, loop, context=context)
+        # `when()` reads on the loop's clock (from its origin); the sort key stays relative.
+        when = _ns_to_seconds(when_ns if abs(when_ns) >= FOREVER_NS else origin_ns + when_ns)
+        super().__init__(when, callback, args, loop, context=context)
         self._when_ns = when_ns
         self._requested = requested
         self._sort_key = (when_ns, reading)
@@ -347,6 +350,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         thread_grace_s: real seconds to wait, with nothing scheduled, for a thread that shows
             no sign of life before calling the run a deadlock.
         observer: receives what the loop does (the trace recorder).
+        origin_ns: what `time()` reads when the loop is made (0 by default; the sandbox gives a
+            real monotonic reading, so a graded run's clock starts where a plain one's would).
+            Deadlines and timers are absolute on this clock; `now_ns` stays relative to it.
     """
 
     if TYPE_CHECKING:  # BaseEventLoop's private state, which typeshed does not declare
@@ -372,26 +378,28 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         tie_order: str = "heap",
         thread_grace_s: float = _THREAD_GRACE_S,
         observer: LoopObserver | None = None,
+        origin_ns: int = 0,
     ) -> None:
         if tie_order not in {"heap", "set"}:
             msg = f"tie_order must be 'heap' or 'set', not {tie_order!r}"
             raise ValueError(msg)
         self._now_ns = 0
+        self._origin_ns = origin_ns
         #: The latest deadline reached at this tick, as its float (see `time`).
-        self._floor = 0.0
+        self._floor = origin_ns / NS_PER_S
         self._readings = itertools.count(1)
         self._last_reading = 0
         self._deadline_readings: dict[int, tuple[object, int]] = {}
         self._steps = 0
-        self.max_steps = max_steps
-        self.max_virtual_ns = seconds_to_ns(max_virtual_seconds)
-        self.hop_latency_ns = hop_latency_ns
-        self.ready_latency_ns = ready_latency_ns
-        self.tie_order = tie_order
-        self.thread_grace_s = thread_grace_s
-        self.observer = observer or LoopObserver()
-        self.phase = "main"
-        self.guard_error: LoopGuardError | None = None
+        self._max_steps = max_steps
+        self._max_virtual_ns = seconds_to_ns(max_virtual_seconds)
+        self._hop_latency_ns = hop_latency_ns
+        self._ready_latency_ns = ready_latency_ns
+        self._tie_order = tie_order
+        self._thread_grace_s = thread_grace_s
+        self._observer = observer or LoopObserver()
+        self._phase = "main"
+        self._guard_error: LoopGuardError | None = None
         self._runs = 0
         self._thread_lock = threading.Lock()
         self._jobs: dict[int, _Job] = {}
@@ -402,14 +410,82 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         selector = _VirtualSelector()
         super().__init__(selector)
         selector.loop = self
-        self._clock_resolution = _CLOCK_RESOLUTION
-        self.observer.attach(self)
+        # Far from 0 a float cannot hold every nanosecond: the resolution is at least one step.
+        far = (origin_ns + self._max_virtual_ns) / NS_PER_S
+        self._clock_resolution = max(_CLOCK_RESOLUTION, math.ulp(far))
+        self._observer.attach(self)
+
+    # --- the public view of its settings (kept private, so a sealed subclass can hide them) -
+    @property
+    def observer(self) -> LoopObserver:
+        """What receives the loop's callbacks."""
+        return self._observer
+
+    @property
+    def phase(self) -> str:
+        """`main` while `asyncio.run` runs the main coroutine, then `shutdown`."""
+        return self._phase
+
+    @property
+    def guard_error(self) -> LoopGuardError | None:
+        """The first guard that stopped this loop, if any."""
+        return self._guard_error
+
+    @property
+    def max_steps(self) -> int:
+        """Loop iterations per `asyncio.run` phase before a busy loop is stopped."""
+        return self._max_steps
+
+    @max_steps.setter
+    def max_steps(self, value: int) -> None:
+        self._max_steps = value
+
+    @property
+    def max_virtual_ns(self) -> int:
+        """Virtual nanoseconds before a runaway clock is stopped."""
+        return self._max_virtual_ns
+
+    @max_virtual_ns.setter
+    def max_virtual_ns(self, value: int) -> None:
+        self._max_virtual_ns = value
+
+    @property
+    def hop_latency_ns(self) -> int:
+        """Added to every jump of the clock."""
+        return self._hop_latency_ns
+
+    @hop_latency_ns.setter
+    def hop_latency_ns(self, value: int) -> None:
+        self._hop_latency_ns = value
+
+    @property
+    def ready_latency_ns(self) -> int:
+        """Added on every iteration that runs callbacks."""
+        return self._ready_latency_ns
+
+    @ready_latency_ns.setter
+    def ready_latency_ns(self, value: int) -> None:
+        self._ready_latency_ns = value
+
+    @property
+    def tie_order(self) -> str:
+        """`heap` (CPython's) or `set`."""
+        return self._tie_order
+
+    @property
+    def thread_grace_s(self) -> float:
+        """Real seconds to wait for a thread that shows no sign of life."""
+        return self._thread_grace_s
+
+    @thread_grace_s.setter
+    def thread_grace_s(self, value: float) -> None:
+        self._thread_grace_s = value
 
     # --- the clock -------------------------------------------------------------------------
     def time(self) -> float:
-        """Virtual seconds since the loop was made (each reading is one infinitesimal later)."""
+        """Virtual seconds since the origin (each reading is one infinitesimal later)."""
         self._last_reading = next(self._readings)
-        now = self._now_ns / NS_PER_S
+        now = (self._origin_ns + self._now_ns) / NS_PER_S
         return max(now, self._floor)
 
     @property
@@ -421,7 +497,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         # A deadline given as a float between two ticks fires at the nearest one; from then on
         # the clock reads at least that float, as a real clock would after the timer fired, so
         # `while loop.time() < deadline: loop.call_at(deadline, ...)` ends.
-        if requested > self._floor and requested <= (self._now_ns + 1) / NS_PER_S:
+        if requested > self._floor and requested <= (self._origin_ns + self._now_ns + 1) / NS_PER_S:
             self._floor = requested
 
     def call_later(  # type: ignore[override]  # typeshed's variadic generics, same contract
@@ -434,7 +510,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         # asyncio reads the clock here: a reading of its own, later than every earlier one.
         delay_ns = seconds_to_ns(delay)
         when_ns = self._now_ns + delay_ns if abs(delay_ns) < FOREVER_NS else delay_ns
-        requested = _ns_to_seconds(when_ns)
+        far = abs(when_ns) >= FOREVER_NS
+        requested = _ns_to_seconds(when_ns if far else self._origin_ns + when_ns)
         return self._push(when_ns, next(self._readings), requested, callback, args, context)
 
     def call_at(  # type: ignore[override]  # typeshed's variadic generics, same contract
@@ -445,6 +522,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
         when_ns = _deadline_to_ns(when)
+        if abs(when_ns) < FOREVER_NS:
+            when_ns -= self._origin_ns
         return self._push(when_ns, self._reading_of(when), when, callback, args, context)
 
     def _reading_of(self, when: object) -> int:
@@ -454,7 +533,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         in a loop) shares its reading, so those timers tie as they do in CPython. A new object
         came from the latest reading of the clock: `loop.time() + delay` just computed.
         """
-        if self.tie_order == "set":
+        if self._tie_order == "set":
             return next(self._readings)
         seen = self._deadline_readings.get(id(when))
         if seen is not None and seen[0] is when:
@@ -478,7 +557,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._check_closed()
         if self._debug:
             self._check_thread()
-        timer = OrderedTimerHandle(when_ns, reading, requested, callback, args, self, context)
+        timer = OrderedTimerHandle(
+            when_ns, self._origin_ns, reading, requested, callback, args, self, context
+        )
         traceback = timer._source_traceback  # noqa: SLF001 - asyncio's debug-mode record
         if traceback:
             # Debug mode shows where a timer was set: the caller's line, never this module.
@@ -486,19 +567,19 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                 del traceback[-1]
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True  # noqa: SLF001
-        self.observer.timer_set(self, when_ns)
+        self._observer.timer_set(self, when_ns)
         return timer
 
     def block_for(self, seconds: float) -> None:
         """A blocking call in the loop's thread (e.g. `time.sleep`) holds the loop this long."""
         delay_ns = max(0, seconds_to_ns(seconds))
-        if self._now_ns + delay_ns > self.max_virtual_ns:
+        if self._now_ns + delay_ns > self._max_virtual_ns:
             self._trip_time_limit()
         self._now_ns += delay_ns
-        self.observer.clock_moved(self, self._now_ns, blocking=True)
+        self._observer.clock_moved(self, self._now_ns, blocking=True)
 
     def _trip_time_limit(self) -> None:
-        limit = self.max_virtual_ns / NS_PER_S
+        limit = self._max_virtual_ns / NS_PER_S
         self._trip(
             VirtualTimeLimitError(
                 f"the virtual clock passed {limit:g} s: something keeps sleeping forever "
@@ -511,17 +592,17 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         task = super().create_task(coro, **kwargs)
         # The coroutine goes along: an eager task that already finished must not be asked for
         # it (`get_coro()` on such a task crashes CPython 3.12.0 and 3.12.1).
-        self.observer.task_created(self, task, coro)
+        self._observer.task_created(self, task, coro)
         return task
 
     def run_until_complete(self, future: Any) -> Any:
         self._runs += 1
-        if self._runs > 1 and self.phase == "main":
+        if self._runs > 1 and self._phase == "main":
             # asyncio.run's later calls cancel leftovers and shut down: a new phase with a
             # fresh step budget, so cleanup still runs after a guard stopped `main`.
-            self.phase = "shutdown"
+            self._phase = "shutdown"
             self._steps = 0
-            self.observer.phase_changed(self, "shutdown")
+            self._observer.phase_changed(self, "shutdown")
         return super().run_until_complete(future)
 
     async def shutdown_default_executor(self, *args: Any) -> None:
@@ -601,8 +682,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             sleeping = set(self._sleeping_threads)
         for delay_ns, woken, ident in requests:
             when_ns = self._now_ns + delay_ns
-            self._push(when_ns, next(self._readings), when_ns / NS_PER_S, self._wake_thread,
-                       (woken, ident), None)  # fmt: skip
+            self._push(when_ns, next(self._readings), (self._origin_ns + when_ns) / NS_PER_S,
+                       self._wake_thread, (woken, ident), None)  # fmt: skip
         if not jobs:
             return False
         frames: dict[int, FrameType] | None = None
@@ -651,27 +732,27 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
     # --- the heart: where a real loop would sleep -------------------------------------------
     def _trip(self, error: LoopGuardError) -> None:
-        if self.guard_error is None:
-            self.guard_error = error
+        if self._guard_error is None:
+            self._guard_error = error
         raise error
 
     def _virtual_select(
         self, real: selectors.BaseSelector, timeout: float | None
     ) -> list[tuple[selectors.SelectorKey, int]]:
-        self.observer.loop_iteration(self)
+        self._observer.loop_iteration(self)
         self._steps += 1
-        if self._steps > self.max_steps:
+        if self._steps > self._max_steps:
             self._trip(
                 BusyLoopError(
-                    f"the event loop went round {self.max_steps:,} times without finishing: "
+                    f"the event loop went round {self._max_steps:,} times without finishing: "
                     "something keeps yielding forever (a `while True` loop around "
                     "`await asyncio.sleep(0)`?)"
                 )
             )
         if timeout == 0:
             self._idle_since = None
-            if self.ready_latency_ns:
-                self._now_ns += self.ready_latency_ns
+            if self._ready_latency_ns:
+                self._now_ns += self._ready_latency_ns
             return real.select(0)
         if self._jobs_working():
             # Work in threads takes no virtual time: wait for it in real time.
@@ -695,12 +776,12 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         head = self._scheduled[0]
         target = getattr(head, "_when_ns", None)
         if target is None:  # pragma: no cover - a timer made behind our back
-            target = _deadline_to_ns(head.when())
+            target = _deadline_to_ns(head.when()) - self._origin_ns
         if target > self._now_ns:
-            if target + self.hop_latency_ns > self.max_virtual_ns:
+            if target + self._hop_latency_ns > self._max_virtual_ns:
                 self._trip_time_limit()
-            self._now_ns = target + self.hop_latency_ns
-            self.observer.clock_moved(self, self._now_ns, blocking=False)
+            self._now_ns = target + self._hop_latency_ns
+            self._observer.clock_moved(self, self._now_ns, blocking=False)
 
     def _wait_or_deadlock(
         self, real: selectors.BaseSelector
@@ -712,7 +793,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             now = _real_monotonic()
             if self._idle_since is None:
                 self._idle_since = now
-            if now - self._idle_since < self.thread_grace_s:
+            if now - self._idle_since < self._thread_grace_s:
                 return real.select(0.05)
         self._trip(
             DeadlockError(

@@ -29,21 +29,24 @@ from .virtual_loop import NS_PER_S, TIMED_WAIT_CODES, VirtualClockLoop, loop_of_
 _STRAY_THREAD_SLEEP_S = 0.05
 
 
-def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -> None:
+def install(
+    now_ns: Callable[[], int], advance_outside: Callable[[int], None], *, origin_ns: int = 0
+) -> None:
     """Patch `time` so clocks read `now_ns()` and `sleep` moves virtual time instead of waiting.
 
     `advance_outside` moves the clock when code sleeps with no loop at all (module level).
+    `origin_ns` is where `time.monotonic()` starts: the graded loop's `time()` starts there too,
+    so the two read the same, as in a plain run (where `loop.time()` is `time.monotonic()`).
     """
     real_sleep = time.sleep
     wall_start = time.time()
-    monotonic_start = 1000.0  # an arbitrary origin, as real monotonic clocks have
     reading = _reader(now_ns)
 
     def monotonic() -> float:
-        return monotonic_start + reading() / NS_PER_S
+        return (origin_ns + reading()) / NS_PER_S
 
     def monotonic_ns() -> int:
-        return round(monotonic_start * NS_PER_S) + reading()
+        return origin_ns + reading()
 
     def wall() -> float:
         return wall_start + reading() / NS_PER_S
@@ -58,9 +61,9 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
         loop = loop_of_this_thread()
         running = asyncio._get_running_loop()  # noqa: SLF001 - cheap, never raises
         if isinstance(loop, VirtualClockLoop) and running is loop:
-            loop.block_for(seconds)
+            VirtualClockLoop.block_for(loop, seconds)  # never a name an instance shadows
         elif isinstance(loop, VirtualClockLoop):
-            loop.thread_sleep(seconds)
+            VirtualClockLoop.thread_sleep(loop, seconds)
         elif running is None and _is_main_thread():
             advance_outside(round(seconds * NS_PER_S))
         else:
@@ -74,7 +77,37 @@ def install(now_ns: Callable[[], int], advance_outside: Callable[[int], None]) -
     time.perf_counter_ns = monotonic_ns
     time.time = wall
     time.time_ns = wall_ns
+    _patch_clock_gettime(monotonic_ns, wall_ns)
     time.sleep = sleep  # type: ignore[assignment]  # same behaviour for the floats learners pass
+
+
+def _patch_clock_gettime(monotonic_ns: Callable[[], int], wall_ns: Callable[[], int]) -> None:
+    """The same clocks read through `clock_gettime` (Unix), which would otherwise show real time."""
+    real_clock_gettime = getattr(time, "clock_gettime", None)  # Unix only
+    real_clock_gettime_ns = getattr(time, "clock_gettime_ns", None)
+    if real_clock_gettime is None or real_clock_gettime_ns is None:
+        return
+    virtual_clocks = {
+        getattr(time, name): clock
+        for name, clock in (
+            ("CLOCK_MONOTONIC", monotonic_ns),
+            ("CLOCK_MONOTONIC_RAW", monotonic_ns),
+            ("CLOCK_BOOTTIME", monotonic_ns),
+            ("CLOCK_REALTIME", wall_ns),
+        )
+        if hasattr(time, name)
+    }
+
+    def clock_gettime(clk_id: int) -> float:
+        clock = virtual_clocks.get(clk_id)
+        return real_clock_gettime(clk_id) if clock is None else clock() / NS_PER_S
+
+    def clock_gettime_ns(clk_id: int) -> int:
+        clock = virtual_clocks.get(clk_id)
+        return real_clock_gettime_ns(clk_id) if clock is None else clock()
+
+    time.clock_gettime = clock_gettime
+    time.clock_gettime_ns = clock_gettime_ns
 
 
 def _reader(now_ns: Callable[[], int]) -> Callable[[], int]:
