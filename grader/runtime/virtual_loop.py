@@ -325,6 +325,20 @@ def _condition_wait_state(frame: FrameType) -> str:
     return _BLOCKED if local.get("timeout") is None else _TIMED
 
 
+def _other_threads_frames() -> dict[int, FrameType]:
+    """Every other thread's innermost frame, by thread ident.
+
+    `sys._current_frames()` also maps this thread to the frame asking: kept in that frame's
+    locals, the mapping made a cycle (frame -> mapping -> frame) that held every thread's
+    frames, with all their locals (the learner's objects, the `Thread` itself), until the next
+    garbage collection, where asyncio lets them go as each function returns. Without this
+    thread's entry the mapping is freed as soon as its caller returns.
+    """
+    frames = sys._current_frames()  # noqa: SLF001 - the only way to see a thread
+    del frames[threading.get_ident()]
+    return frames
+
+
 def _signature(frame: FrameType) -> tuple[int, int, int]:
     """Changes whenever a thread runs Python code: to tell a live thread from a stuck one."""
     return (id(frame), frame.f_lasti, frame.f_lineno or 0)
@@ -693,7 +707,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             if job.thread in sleeping:
                 continue
             if frames is None:
-                frames = sys._current_frames()  # noqa: SLF001 - the only way to see a thread
+                frames = _other_threads_frames()
             frame = frames.get(job.thread)
             if frame is None or _thread_state(frame) == _WORKING:
                 return True
@@ -702,7 +716,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def _foreign_threads_may_feed(self) -> bool:
         """Whether a thread outside the loop might still wake it (a live or waiting thread)."""
         me = threading.get_ident()
-        frames = sys._current_frames()  # noqa: SLF001 - the only way to see a thread
+        frames = _other_threads_frames()
         alive = {thread.ident for thread in threading.enumerate() if thread.ident} - {me}
         may_feed = False
         progressed = False

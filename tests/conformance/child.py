@@ -4,10 +4,15 @@ Started by `run.py`, once per module and mode:
 
     python -I child.py MODE KIT_ROOT OUT.json TEST_NAME...
 
-MODE is `stock` (asyncio as shipped) or `kit`: every loop the default event-loop policy makes
-(`asyncio.run()`, `asyncio.new_event_loop()`, `asyncio.Runner()`) is then a `VirtualClockLoop`,
-even after a test resets the policy. Each test's outcome is recorded together with whether a
-virtual loop was created while it ran: only those tests ran on the kit's loop.
+MODE is `stock` (asyncio as shipped) or `kit`: every loop `asyncio.run()`,
+`asyncio.new_event_loop()` and `asyncio.Runner()` make is then a `VirtualClockLoop`. Up to 3.13
+the default event-loop policy's class makes it (so it stays so after a test resets the policy);
+the policy API is deprecated in 3.14 and removed in 3.16, so from 3.14 on `new_event_loop`
+(which `asyncio.run()` and `Runner` call) is patched instead, and a test naming
+`asyncio.EventLoop` as its loop factory gets the kit's loop too. MODE `kit-factory` takes that
+route on any Python, to try it where 3.14 is not installed.
+Each test's outcome is recorded together with whether a virtual loop was created while it ran:
+only those tests ran on the kit's loop.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import sys
 import time
 import traceback
 import unittest
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,19 +102,59 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise TestTimeoutError(msg)
 
 
-def install_kit_loop(kit_root: str, created: list[int]) -> None:
-    """Make the default policy's loops virtual-clock loops, counting each one made."""
+#: The first Python whose event-loop policy API is deprecated (removed in 3.16).
+POLICY_DEPRECATED = (3, 14)
+
+
+def install_kit_loop(kit_root: str, created: list[int], *, route: str = "auto") -> str:
+    """Make every new loop a virtual-clock loop, counting each one made; return the route taken.
+
+    `route`: "policy", "factory", or "auto" (the policy up to 3.13, the factory from 3.14 on).
+    """
     sys.path.insert(0, kit_root)
     from grader.runtime.virtual_loop import VirtualClockLoop  # noqa: PLC0415
 
     class ConformanceLoop(VirtualClockLoop):
-        def __init__(self) -> None:
+        def __init__(self, **options: Any) -> None:
             created[0] += 1
-            super().__init__(**LOOP_OPTIONS)
+            super().__init__(**(LOOP_OPTIONS | options))
 
-    # The policy class itself, so a test's `set_event_loop_policy(None)` keeps the kit's loop.
-    policy_class = type(asyncio.get_event_loop_policy())
-    policy_class._loop_factory = ConformanceLoop  # type: ignore[attr-defined]
+    if route == "auto":
+        route = "factory" if sys.version_info >= POLICY_DEPRECATED else "policy"
+    if route == "policy":
+        # The policy class itself, so a test's `set_event_loop_policy(None)` keeps the kit's loop.
+        policy_class = type(asyncio.get_event_loop_policy())
+        policy_class._loop_factory = ConformanceLoop  # type: ignore[attr-defined]
+        return route
+    _install_factory(ConformanceLoop)
+    return route
+
+
+def _install_factory(loop_class: Callable[[], asyncio.AbstractEventLoop]) -> None:
+    """`new_event_loop()` (and so `asyncio.run()`, `Runner()`) and `asyncio.EventLoop` make
+    `loop_class`, without the deprecated policy API.
+
+    A test that installs a policy of its own (test_runners does, with mock loops) still gets
+    that policy's loops, as on the policy route: only the default policy's loops are replaced.
+    """
+    events: Any = asyncio.events
+    # 3.14 and 3.15: the private getter and class, which do not warn; 3.16 has neither.
+    get_policy = getattr(events, "_get_event_loop_policy", None)
+    default_policy = getattr(asyncio, "_DefaultEventLoopPolicy", None)
+    if sys.version_info < POLICY_DEPRECATED:
+        get_policy, default_policy = asyncio.get_event_loop_policy, asyncio.DefaultEventLoopPolicy
+
+    def new_event_loop() -> asyncio.AbstractEventLoop:
+        policy: Any = get_policy() if get_policy is not None else None
+        if policy is None or default_policy is None or type(policy) is default_policy:
+            return loop_class()
+        return policy.new_event_loop()  # type: ignore[no-any-return]
+
+    package: Any = asyncio
+    package.new_event_loop = new_event_loop
+    events.new_event_loop = new_event_loop  # what asyncio.run (3.10) and Runner look up
+    if hasattr(asyncio, "EventLoop"):  # 3.13+: `asyncio.run(..., loop_factory=asyncio.EventLoop)`
+        package.EventLoop = loop_class
 
 
 def _add_tests(suite: unittest.TestSuite, loader: unittest.TestLoader, name: str) -> str:
@@ -123,8 +169,9 @@ def _add_tests(suite: unittest.TestSuite, loader: unittest.TestLoader, name: str
 def main() -> None:
     mode, kit_root, out_path, *names = sys.argv[1:]
     created = [0]
-    if mode == "kit":
-        install_kit_loop(kit_root, created)
+    route = ""
+    if mode in {"kit", "kit-factory"}:
+        route = install_kit_loop(kit_root, created, route="factory" if mode != "kit" else "auto")
     signal.signal(signal.SIGALRM, _on_alarm)
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
@@ -140,6 +187,7 @@ def main() -> None:
         json.dump(
             {
                 "mode": mode,
+                "route": route,
                 "python": sys.version.split()[0],
                 "results": recorder.results,
                 "load_errors": load_errors,

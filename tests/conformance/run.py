@@ -113,6 +113,7 @@ class ModuleReport:
     expected: list[tuple[str, str]] = field(default_factory=list)
     unexplained: list[tuple[str, str]] = field(default_factory=list)
     flaky: list[str] = field(default_factory=list)
+    slow: list[tuple[str, float, float]] = field(default_factory=list)
     problem: str = ""
 
 
@@ -164,6 +165,7 @@ def run_module(module: str, expected: list[Expected]) -> ModuleReport:
     report.kit_passed = sum(_passed(entry) for entry in kit_results.values())
     report.on_kit = sum(entry["on_kit"] for entry in kit_results.values())
     report.on_kit_passed = sum(_passed(e) and e["on_kit"] for e in kit_results.values())
+    report.slow = _slow_on_kit(stock_results, kit_results)
     candidates = [
         test_id
         for test_id, entry in kit_results.items()
@@ -182,6 +184,24 @@ def run_module(module: str, expected: list[Expected]) -> ModuleReport:
         else:
             report.expected.append((test_id, reason))
     return report
+
+
+#: A test that takes this many real seconds more on the kit's loop than stock is listed: the
+#: virtual clock makes sleeps free, so real time spent there points at a loop bug (a thread
+#: waited for in real time, a reference kept). Reported only, never judged: timings are noisy.
+SLOW_MARGIN_S = 1.0
+
+
+def _slow_on_kit(
+    stock: dict[str, dict[str, Any]], kit: dict[str, dict[str, Any]]
+) -> list[tuple[str, float, float]]:
+    """(test id, stock seconds, kit seconds) of tests much slower on the kit's loop."""
+    slow = []
+    for test_id, entry in kit.items():
+        kit_s, stock_s = entry.get("seconds", 0.0), stock.get(test_id, {}).get("seconds", 0.0)
+        if entry["on_kit"] and kit_s > 2 * stock_s + SLOW_MARGIN_S:
+            slow.append((test_id, stock_s, kit_s))
+    return slow
 
 
 def _confirm(candidates: list[str]) -> set[str]:
@@ -240,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for test_id, reason in report.expected:
             print(f"      expected: {test_id}: {reason}")
+        for test_id, stock_s, kit_s in report.slow:
+            print(f"      slow on the kit's loop: {test_id}: {kit_s:.1f} s (stock {stock_s:.1f} s)")
         for test_id in report.flaky:
             print(f"      not reproduced alone (ignored): {test_id}")
         for test_id, detail in report.unexplained:
