@@ -41,6 +41,8 @@ from grader.sandbox.portable import PORTABLE
 ENV_OFF = "ASYNCIO_KIT_PROBE_CACHE"
 ENV_DIR = "ASYNCIO_KIT_CACHE_DIR"
 FORMAT = 1
+#: Entries kept (one per user and setting in use; the oldest go first).
+MAX_ENTRIES = 32
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 #: Kernel switches that decide whether an ordinary user may make namespaces.
 _SWITCHES = (
@@ -177,7 +179,7 @@ def store(entry_key: str, layer: Layer) -> None:
     target = folder() / f"{entry_key}.json"
     with contextlib.suppress(OSError):
         atomic_write(target, json.dumps(entry).encode())
-        # Older entries are for another boot, kernel or sandbox: never read again.
-        for old in target.parent.glob("*.json"):
-            if old != target:
-                old.unlink(missing_ok=True)
+        # Entries of other users or settings stay; those of older boots are never read again.
+        entries = sorted(target.parent.glob("*.json"), key=lambda path: path.stat().st_mtime)
+        for old in entries[:-MAX_ENTRIES]:
+            old.unlink(missing_ok=True)
