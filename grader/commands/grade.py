@@ -3,6 +3,7 @@
 A pipeline of named steps: parse the command line, grade the folder (`grading.runner`), write
 the JSON and JUnit files, print the report. Exit status is 0 whenever grading ran, whatever the
 score; 2 for a usage error; 3 when the kit itself is broken (bad metadata, a snippet that fails).
+The JUnit writer (and its XML library) is imported only when `--junit` asks for it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.feedback.junit import write_junit
 from grader.feedback.terminal import print_report
 from grader.grading.runner import grade
 from grader.model.kit import Kit, KitError, UsageError
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace, *, kit: Kit | None = None) -> int:
     if args.json is not None:
         report.write_json(args.json)
     if args.junit is not None:
+        from grader.feedback.junit import write_junit  # noqa: PLC0415 - only when asked for
+
         write_junit(report, args.junit)
     print_report(report, console, verbose=args.verbose)
     return EXIT_OK

@@ -18,7 +18,7 @@ import pytest
 from grader.feedback.compare import compare, shown
 from grader.feedback.compose import stderr_warnings
 from grader.grading.session import GradingSession, OrderMismatchError
-from grader.grading.truth import pristine_source
+from grader.grading.truth import kit_call
 from grader.model.curriculum import Exercise
 from grader.model.errors import HANG_KINDS, FailureKind, LearnerCodeError
 from grader.model.ordering import Block, flatten, score_order
@@ -114,13 +114,9 @@ class Learner:
         key = (self.exercise.id, json.dumps([entry, args, kwargs], sort_keys=True))
         cached = _reference_cache.get(key)
         if cached is None:
-            _, source = pristine_source(self.session.kit, self.exercise)
-            cached = execute(
-                source,
-                self.exercise.file,
-                entry=entry or self.exercise.entry,
-                args=list(args),
-                kwargs=kwargs,
+            # From the disk cache when the kit's solution already ran this call (`truth`).
+            cached = kit_call(
+                self.session.kit, self.exercise, entry or self.exercise.entry, list(args), kwargs
             )
             _reference_cache[key] = cached
         return cached

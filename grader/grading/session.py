@@ -11,6 +11,7 @@ ever runs in the sandbox children that the tests start.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,10 @@ from grader.sandbox.isolation import probe
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 CREDIT_KEY = pytest.StashKey["Credit"]()
 
+
+#: A hidden module tied to one exercise says so once, at its top: `pytestmark = ...exercise("ID")`.
+_MODULE_MARK = re.compile(rb"""\bmark\.exercise\(\s*["']([^"']+)["']\s*\)""")
+_ANY_MARK = re.compile(rb"\bmark\.exercise\(")
 
 #: The report's `isolation` when no code ran in a sandbox (every truth came from the disk cache).
 NO_CHILD_RAN = "none"
@@ -104,6 +109,33 @@ class GradingSession:
         self.hangs: dict[str, list[str]] = {}
 
     # --- configuration and collection ------------------------------------------------------
+    def hidden_files(self, hidden: Path) -> list[str]:
+        """What pytest should collect: the hidden folder, or only the modules `only` needs.
+
+        A module whose only `mark.exercise(...)` is one literal id of another exercise is left
+        out unimported (importing and collecting it costs more than grading a prediction). Any
+        other module, and any sub-folder, is collected, and its tests are then kept or
+        deselected by their markers as always.
+        """
+        if self.only is None:
+            return [str(hidden)]
+        kept = [
+            str(path)
+            for path in sorted(hidden.iterdir())
+            if path.is_dir() and path.name != "__pycache__"
+        ]
+        for path in sorted(hidden.glob("test_*.py")):
+            try:
+                text = path.read_bytes()
+            except OSError:
+                kept.append(str(path))  # let pytest report it
+                continue
+            named = _MODULE_MARK.findall(text)
+            alone = len(named) == 1 and len(_ANY_MARK.findall(text)) == 1
+            if not alone or named[0].decode() in self.only:
+                kept.append(str(path))
+        return kept or [str(hidden)]
+
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[SESSION_KEY] = self
         config.addinivalue_line("markers", "exercise(id): the exercise a hidden test grades")

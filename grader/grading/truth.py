@@ -2,7 +2,9 @@
 
 The grader never trusts a hand-written key for an order it can compute: it runs the snippet
 from the kit's own `solutions/` copy (never the learner's, which could be edited to match a
-prediction) under the virtual clock on the Python that is grading, once per process.
+prediction) under the virtual clock on the Python that is grading, once per process and then
+from the disk cache (`truth_cache`); so does the expected run of each hidden variant of a
+produce exercise (`kit_call`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,31 @@ def kit_run(kit: Kit, exercise: Exercise, misbelief: str | None = None) -> Run |
         truth_cache.store(kit, disk_key, found)
     _cache[memory_key] = found
     return found
+
+
+def kit_call(
+    kit: Kit, exercise: Exercise, entry: str, args: list[Any], kwargs: dict[str, Any]
+) -> Run:
+    """`entry(*args, **kwargs)` of the kit's solution: a produce exercise's true order.
+
+    Kept on disk like `kit_run` (only finished runs: a failure is the kit's bug and is raised
+    again, as `LearnerCodeError`, each time), so a learner's regrade after editing one file
+    runs only that file's code.
+    """
+    _, source = pristine_source(kit, exercise)
+    limits = default_limits()
+    request: dict[str, Any] = {"call": entry, "args": args, "kwargs": kwargs}
+    try:
+        disk_key: str | None = truth_cache.key_of(source, request, limits)
+    except (TypeError, ValueError):
+        disk_key = None  # arguments JSON cannot hold: run it, do not keep it
+    found = truth_cache.load(kit, disk_key) if disk_key is not None else None
+    if isinstance(found, Run):
+        return found
+    run = execute(source, exercise.file, entry=entry, args=args, kwargs=kwargs, limits=limits)
+    if disk_key is not None:
+        truth_cache.store(kit, disk_key, run)
+    return run
 
 
 def truth_of(kit: Kit, exercise: Exercise) -> Run:

@@ -8,9 +8,10 @@ them costs a sandboxed run each (tens of runs for the whole curriculum), which e
 Invalidation rule, the whole of it: an entry's key is a SHA-256 over everything that can change
 the run - the Python (`sys.version`, implementation, platform), the digest of the sandbox
 runtime (`grader/runtime/*.py`, the loop and the tracer), the pristine snippet's own bytes, the
-request (entry, belief, options) and the limits. Editing one solution changes only that
-exercise's keys; changing the loop or upgrading Python changes every key. Old entries are never
-read again and are pruned when the folder grows past `MAX_ENTRIES`.
+request (entry, belief, or the hidden variant's call and arguments), the limits, and the test
+switches that change how a snippet runs (`KIT_LOOP_ROUTE`, `ASYNCIO_KIT_FENCE`). Editing one
+solution changes only that exercise's keys; changing the loop or upgrading Python changes every
+key. Old entries are never read again and are pruned when the folder grows past `MAX_ENTRIES`.
 
 The cache is an optimisation only: an unreadable, unwritable or corrupt entry is treated as a
 miss and the run is made again. Entries are written atomically and carry their own key, so a
@@ -33,11 +34,11 @@ from grader.model.fsutil import atomic_write
 from grader.model.kit import Kit
 from grader.model.trace import Trace
 from grader.sandbox import spawn
-from grader.sandbox.runs import Run
+from grader.sandbox.runs import FENCE_VAR, LOOP_ROUTE_VAR, Run
 
 ENV_OFF = "ASYNCIO_KIT_TRUTH_CACHE"
 ENV_DIR = "ASYNCIO_KIT_CACHE_DIR"
-FORMAT = 1
+FORMAT = 2
 MAX_ENTRIES = 2_000
 #: Entries larger than this are not kept: a kit snippet's trace is a few KiB.
 MAX_ENTRY_BYTES = 1 << 20
@@ -64,6 +65,8 @@ def key_of(source: bytes, request: dict[str, Any], limits: Any) -> str:
         platform.system(),
         # The runtime that runs in every child, as the run cache keys it: one digest.
         spawn.runtime_digest(),
+        # The switches tests use to run snippets another way (`sandbox.runs`).
+        f"{os.environ.get(LOOP_ROUTE_VAR, '')}|{os.environ.get(FENCE_VAR, '1')}",
         json.dumps(request, sort_keys=True),
         repr(limits),
     ):

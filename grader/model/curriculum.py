@@ -11,6 +11,7 @@ this file.
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,8 +160,17 @@ class Course:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read the curriculum {path}: {exc}"
+        raise KitError(msg) from exc
+    return _parse(path, text)
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         msg = f"cannot read the curriculum {path}: {exc}"
         raise KitError(msg) from exc
     version = data.get("format_version")
@@ -196,8 +206,22 @@ def course(path: Path) -> Course:
 
 
 def load(path: Path) -> tuple[Exercise, ...]:
-    """Read and check the curriculum file; raise KitError if it is malformed."""
-    data = _read(path)
+    """Read and check the curriculum file; raise KitError if it is malformed.
+
+    One grade reads it several times (the schema check, the hidden tests, the stubs, the
+    progress line): the file is read each time, but the same text is parsed only once.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read the curriculum {path}: {exc}"
+        raise KitError(msg) from exc
+    return _load_text(path, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_text(path: Path, text: str) -> tuple[Exercise, ...]:
+    data = _parse(path, text)
     settings = _course(data, path.name)
     entries = data.get("exercise", [])
     if not isinstance(entries, list) or not entries:

@@ -21,6 +21,12 @@ child itself, as before (the probe always does). `ASYNCIO_KIT_FORKSERVER=0` turn
 Servers are pooled: a thread that finds every server busy starts another, so runs made side by
 side (the kit's real-clock tests) stay side by side. A server's folder is removed when it stops,
 also when it died on its own.
+
+A grade that will run learner code can `launch` its server before it imports and collects the
+hidden tests: the server boots on another core meanwhile, and the first run only waits for
+whatever of its start-up is left (then checks its view, as every server does). The parent
+imports the server's module (`runtime/zygote.py`, which loads asyncio and the child runtime)
+only once a server is used, so a grade that runs no child does not pay for it.
 """
 
 from __future__ import annotations
@@ -38,9 +44,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from grader.runtime import zygote
 from grader.sandbox.isolation.jail import Jail, runtime_command
 from grader.sandbox.isolation.layers import KIT_ROOT, Layer
 from grader.sandbox.isolation.mounts import (
@@ -55,6 +61,13 @@ from grader.sandbox.limits import Limits
 ENV_VAR = "ASYNCIO_KIT_FORKSERVER"
 _BOOT = "import sys; sys.path.insert(0, sys.argv[3]); import kitrt.zygote as z; z.main()"
 _START_TIMEOUT_S = 20.0
+
+
+def _zygote() -> ModuleType:
+    """The server's own module, for its wire format (imported only once a server is used)."""
+    from grader.runtime import zygote  # noqa: PLC0415 - loads asyncio: only when needed
+
+    return zygote
 
 
 class ForkServerError(RuntimeError):
@@ -76,10 +89,15 @@ def supports(layer: Layer) -> bool:
 
 
 class ForkServer:
-    """One template process and the socket to it; used by one run at a time."""
+    """One template process and the socket to it; used by one run at a time.
 
-    def __init__(self, layer: Layer, runtime: Path, limits: Limits) -> None:
+    With `wait=False` the server is only started: `ready()` waits for it and checks its view,
+    and must succeed before it serves a run (`Pool.borrow` sees to that).
+    """
+
+    def __init__(self, layer: Layer, runtime: Path, limits: Limits, *, wait: bool = True) -> None:
         self.layer = layer
+        self._ready = False
         self.base = Path(tempfile.mkdtemp(prefix=f"asyncio-kit-zygote-{os.getpid()}-"))
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = parent_sock
@@ -124,9 +142,16 @@ class ForkServer:
             )
         finally:
             child_sock.close()
+        if wait:
+            self.ready()
+
+    def ready(self) -> None:
+        """Wait until the server says it is ready and check its view; ForkServerError if not."""
+        if self._ready:
+            return
         self.sock.settimeout(_START_TIMEOUT_S)
         try:
-            message = zygote.receive(self.sock)
+            message = _zygote().receive(self.sock)
         except (OSError, EOFError, ValueError) as exc:
             self.close()
             msg = f"the fork server did not start ({type(exc).__name__}: {exc})"
@@ -137,6 +162,7 @@ class ForkServer:
             self.close()
             msg = f"the fork server's isolation does not hold: {problem}"
             raise ForkServerError(msg)
+        self._ready = True
 
     def _check_view(self, message: dict[str, Any]) -> str | None:
         """What the server reported about its own view against what the layer promises."""
@@ -178,6 +204,7 @@ class ForkServer:
             "view": self.view,
             "confine": self.confine_spec,
         }
+        zygote = _zygote()
         payload_read, payload_write = os.pipe()
         try:
             zygote.send_record(self.sock, zygote.RUN, fds=[*pipes, payload_read])
@@ -202,6 +229,7 @@ class ForkServer:
 
     def poll_exit(self, timeout: float) -> tuple[int, float] | None:
         """The run's exit status and CPU seconds once it ended, else None after `timeout`."""
+        zygote = _zygote()
         self.sock.settimeout(max(0.0, timeout))
         try:
             op, code, cpu, _ = zygote.receive_record(self.sock)
@@ -223,6 +251,7 @@ class ForkServer:
     def kill_run(self) -> None:
         """Tell the server to kill the run (the wall-clock deadline passed, or a flood)."""
         with contextlib.suppress(OSError):
+            zygote = _zygote()
             zygote.send_record(self.sock, zygote.KILL)
 
     @property
@@ -262,6 +291,29 @@ class Pool:
         self._all: list[ForkServer] = []
         # Layers whose server could not start: their runs spawn without trying again.
         self._refused: dict[str, str] = {}
+        # Servers started by `launch` that no run has waited for yet.
+        self._launched: dict[str, list[ForkServer]] = {}
+
+    def launch(self, layer: Layer, runtime: Path, limits: Limits) -> None:
+        """Start a server for `layer` now, without waiting for it, unless one is at hand.
+
+        The first run that borrows it waits for the rest of its start-up; a server that
+        cannot even be started is left to `borrow`, which tries again and says why.
+        """
+        with self._lock:
+            if (
+                layer.name in self._refused
+                or self._idle.get(layer.name)
+                or self._launched.get(layer.name)
+            ):
+                return
+        try:
+            server = ForkServer(layer, runtime, limits, wait=False)
+        except (OSError, subprocess.SubprocessError):
+            return
+        with self._lock:
+            self._all.append(server)
+            self._launched.setdefault(layer.name, []).append(server)
 
     def borrow(self, layer: Layer, runtime: Path, limits: Limits) -> ForkServer:
         """An idle server for `layer` (started if none is idle)."""
@@ -282,15 +334,24 @@ class Pool:
             return found
         if refused is not None:
             raise ForkServerError(refused)
+        with self._lock:
+            launched = self._launched.get(layer.name)
+            waiting = launched.pop() if launched else None
         try:
-            server = ForkServer(layer, runtime, limits)
+            if waiting is None:
+                started = ForkServer(layer, runtime, limits)
+                with self._lock:
+                    self._all.append(started)
+                return started
+            waiting.ready()
         except ForkServerError as exc:
             with self._lock:
                 self._refused[layer.name] = str(exc)
+                if waiting is not None:
+                    with contextlib.suppress(ValueError):
+                        self._all.remove(waiting)
             raise
-        with self._lock:
-            self._all.append(server)
-        return server
+        return waiting
 
     def give_back(self, server: ForkServer) -> None:
         """Return a server after its run (a dead one is stopped for good and its folder removed)."""
@@ -309,7 +370,7 @@ class Pool:
         """Stop every server (at the end of the grading process)."""
         with self._lock:
             servers, self._all, self._idle = self._all, [], {}
-            self._refused = {}
+            self._refused, self._launched = {}, {}
         for server in servers:
             server.close()
 

@@ -8,10 +8,13 @@ the layer chosen for the rest of the grading process.
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.runtime import confine
 from grader.sandbox import spawn
+from grader.sandbox.isolation import remembered
 from grader.sandbox.isolation.layers import IsolationError, Layer, verify
 from grader.sandbox.isolation.layers import choose as choose_among
 
@@ -62,14 +65,34 @@ def choose(probe_with: Callable[[Layer], str | None] = probe) -> Layer:
 
 
 _current: Layer | None = None
+#: The fork server may be started from another thread while the tests ask for the layer.
+_lock = threading.Lock()
 
 
 def current() -> Layer:
-    """The isolation layer this process uses for every child (probed on first use)."""
+    """The isolation layer this process uses for every child (probed on first use).
+
+    A layer proved on this machine since it last could have changed is read from disk instead
+    of being proved again (`remembered`); a fresh proof is written there.
+    """
     global _current  # noqa: PLW0603 - probed once per process
-    if _current is None:
-        _current = choose()
+    if _current is not None:
+        return _current
+    with _lock:
+        if _current is None:
+            _current = _remembered_or_chosen()
     return _current
+
+
+def _remembered_or_chosen() -> Layer:
+    if not remembered.enabled():
+        return choose()
+    key = remembered.key(confine.abi())
+    layer = remembered.load(key)
+    if layer is None:
+        layer = choose()
+        remembered.store(key, layer)
+    return layer
 
 
 def probed() -> Layer | None:
@@ -84,4 +107,5 @@ def probed() -> Layer | None:
 def reset() -> None:
     """Forget the probed layer (tests that change ASYNCIO_KIT_ISOLATION use it)."""
     global _current  # noqa: PLW0603 - see current()
-    _current = None
+    with _lock:
+        _current = None
