@@ -359,7 +359,8 @@ def test_feedback_file(graded_class: ClassBatch, student: str) -> None:
     marker, text = path.read_text(encoding="utf-8").split("\n", 1)
     assert marker == f"<!-- asyncio-kit run {row['run']} -->"
     who = f"{row['name']} ({student})" if row["name"] else student
-    assert text.startswith(f"# Feedback: {escape_md(who)}\n")
+    # The heading is kit text; the student's name and id come on their own line, escaped.
+    assert text.startswith(f"# Feedback\n\nStudent: {escape_md(who)}\n")
     if expect.status == "error":
         assert "could not be graded" in text
         assert escape_md(row["error"]) in text

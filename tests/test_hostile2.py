@@ -741,10 +741,13 @@ def _markdown_problems(name: str, text: str, where: str) -> list[str]:
     for pattern, what in [
         (r"!\[[^\]]*\]\(", "an image"),
         (r"\]\((?:https?:)?//", "a link"),
+        (r"(?<![\\/(<])\b(?:https?://|www\.)", "a bare link (GitHub links it)"),
         (r"<(?:img|script|iframe|a|svg)\b", "raw HTML"),
         (r"^#{1,6} .*(?:Total|100 / 100|points|PASSED)", "a heading from learner text"),
         (
-            r"^#{1,6} (?!Feedback: |\d+\. |Batch grading summary$|Per exercise$|Most missed$)",
+            # The kit's own headings, none of which holds learner text.
+            r"^#{1,6} (?!Feedback$|\d+\. |Batch grading summary$|Per exercise$|Most missed$"
+            r"|Uploads that could not be graded$)",
             "a heading",
         ),
     ]:
