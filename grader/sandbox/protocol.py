@@ -39,6 +39,11 @@ class ProtocolError(ValueError):
     """The child's answer is not a well-formed result."""
 
 
+#: How the errors for a result past the caps begin (size, element count, depth): an honest
+#: program can get there by returning a huge value, so its message says so, not "forged".
+OVER_CAPS = ("result larger than", "result with more than", "result nested deeper than")
+
+
 class ChildFrame(TypedDict):
     """One frame of the learner's own code in an error's traceback."""
 
