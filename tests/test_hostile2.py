@@ -963,13 +963,8 @@ SUITE_TIMEOUT = pytest.mark.timeout(1800)
 STILL_OPEN = {
     "cost-prediction-at-file-cap": "predictions at the 256 KiB file cap still make megabytes of "
     "results JSON and terminal output and tens of CPU seconds per student",
-    "cost-result-at-caps": "feedback for results at the size cap is not capped with a "
-    "truncated note everywhere",
     "detect-graded-run-asyncio-only": "a graded run can still be told from a plain one "
     "(docs/produce-integrity.md, What is not defended)",
-    "edge-lone-surrogates": "lone surrogates in learner text make the grader exit 1",
-    "inject-markdown-html-batch": "a '#' inside a student name is left as is in the Markdown "
-    "feedback heading (mid-line, so not a heading in CommonMark, but not escaped either)",
 }
 
 
