@@ -746,8 +746,10 @@ def _markdown_problems(name: str, text: str, where: str) -> list[str]:
         (r"^#{1,6} .*(?:Total|100 / 100|points|PASSED)", "a heading from learner text"),
         (
             # The kit's own headings, none of which holds learner text.
-            r"^#{1,6} (?!Feedback$|\d+\. |Batch grading summary$|Per exercise$|Most missed$"
-            r"|Uploads that could not be graded$)",
+            (
+                r"^#{1,6} (?!Feedback$|\d+\. |Batch grading summary$|Per exercise$"
+                r"|Most missed$|Uploads that could not be graded$)"
+            ),
             "a heading",
         ),
     ]:

@@ -140,11 +140,11 @@ def test_prediction_lines_and_facts_lose_lone_surrogates() -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="a file name that is not UTF-8 needs Linux")
 def test_batch_intake_makes_a_non_utf8_folder_name_writable(tmp_path: Path) -> None:
-    folder = os.fsencode(tmp_path) + b"/stu\xff\xfedent"
-    os.mkdir(folder)
+    folder = tmp_path / os.fsdecode(b"stu\xff\xfedent")
+    folder.mkdir()
     (uploads,) = [intake.discover(tmp_path)]
     assert [upload.student for upload in uploads] == ["stu\\xff\\xfedent"]
-    assert os.fsencode(uploads[0].path) == folder  # still read from where it is
+    assert uploads[0].path == folder  # still read from where it is
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +251,9 @@ def test_no_heading_carries_a_student_name(tmp_path: Path) -> None:
 def test_summary_escapes_ungraded_uploads(curriculum: tuple[Exercise, ...]) -> None:
     outcome = Outcome(student="`a` # Total ![p](x.png)", upload="u", error="bad <b>`zip`</b>")
     text = gradebook.summary_markdown([outcome], curriculum)
-    line = next(line for line in text.splitlines() if "could not be" not in line and "Total" in line)
+    line = next(
+        line for line in text.splitlines() if "could not be" not in line and "Total" in line
+    )
     assert line == "- \\`a\\` \\# Total !\\[p\\](x.png): bad &lt;b&gt;\\`zip\\`&lt;/b&gt;"
 
 
@@ -260,7 +262,11 @@ def test_summary_escapes_ungraded_uploads(curriculum: tuple[Exercise, ...]) -> N
     ("text", "limit", "capped"),
     [
         ("x" * 20, 10, "x" * 10 + "\n(truncated: 10 more characters of this line)"),
-        ("x" * 20 + "\na\nb", 10, "x" * 10 + "\n(truncated: 10 more characters of this line and 2 more lines)"),
+        (
+            "x" * 20 + "\na\nb",
+            10,
+            "x" * 10 + "\n(truncated: 10 more characters of this line and 2 more lines)",
+        ),
         ("ab\n" + "x" * 20 + "\nc\nd", 10, "ab\n(truncated: 3 more lines)"),
         ("ab\n" + "x" * 20 + "\nc\nd\n", 10, "ab\n(truncated: 3 more lines)"),
         ("short", 10, "short"),

@@ -251,7 +251,8 @@ def summary_markdown(
         # Both come from the upload (its name, what intake found in it): escaped, never code
         # spans, which a backtick in a folder name would close.
         lines += [
-            f"- {escape_md(outcome.student)}: {escape_md(outcome.error or 'no reason was recorded')}"
+            f"- {escape_md(outcome.student)}: "
+            + escape_md(outcome.error or "no reason was recorded")
             for outcome in errors
         ]
     return "\n".join(lines) + "\n"

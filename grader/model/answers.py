@@ -1,10 +1,10 @@
-"""Reads a learner's prediction from their file as data, without running a line of it.
+r"""Reads a learner's prediction from their file as data, without running a line of it.
 
 A *predict* exercise's answer is the `PREDICTION` literal in the learner's module. Running the
 module to read it would let the file rewrite the snippet, patch the grader or print the answer,
 so the grader parses the file and evaluates only that one literal (`ast.literal_eval`): a list of
 printed lines, or a mapping of facts (`{"question": answer}`) that reads as `question -> answer`
-lines, where `...` marks a blank not yet filled in. A lone surrogate in a line (`"\\ud800"`)
+lines, where `...` marks a blank not yet filled in. A lone surrogate in a line (`"\ud800"`)
 becomes U+FFFD here, where the prediction enters the grader (`model.text.readable`).
 """
 

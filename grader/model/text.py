@@ -1,10 +1,10 @@
-"""Makes text from learner code safe to show: decoded, stripped of control characters.
+r"""Makes text from learner code safe to show: decoded, stripped of control characters.
 
 Learner output reaches terminals, Markdown, HTML and JSON. Escape sequences could repaint a
 terminal or hide lines, and bidirectional overrides could make a wrong answer look right, so
 every byte that came from a child passes through `clean` before anything displays it.
 
-Lone UTF-16 surrogates (`"\\ud800"` in a string literal, or a `\\ud800` JSON escape from the
+Lone UTF-16 surrogates (`"\ud800"` in a string literal, or a `\ud800` JSON escape from the
 child) are valid Python strings that no UTF-8 writer accepts: one in a printed line or a
 prediction would make every output that encodes it (the terminal, the results file, the
 Markdown) fail. `readable` turns each into U+FFFD where learner text enters the grader (the
@@ -28,10 +28,10 @@ def readable(text: str) -> str:
 
 
 def os_name(name: str) -> str:
-    """A file name from the file system as text any output can hold, distinct names kept apart.
+    r"""A file name from the file system as text any output can hold, distinct names kept apart.
 
-    On POSIX a name that is not UTF-8 decodes with each bad byte as a surrogate (`\\udcff`);
-    those bytes are shown as `\\xff` escapes, which keep two such names different (U+FFFD
+    On POSIX a name that is not UTF-8 decodes with each bad byte as a surrogate (`\udcff`);
+    those bytes are shown as `\xff` escapes, which keep two such names different (U+FFFD
     would make them one). Any other lone surrogate becomes U+FFFD.
     """
     try:
