@@ -394,7 +394,8 @@ def test_summary_reports_means_distribution_and_most_missed(graded_class: ClassB
     assert "1. `" in most
     for student, expect in graded_class.expect.items():
         if expect.status == "error":
-            assert f"- `{student}`:" in text
+            # Escaped, not a code span: a backtick in a folder name would close one.
+            assert f"- {escape_md(student)}:" in text
     picks = graded_class.picks
     line = next(line for line in text.splitlines() if f"| `{picks.predict.id}` |" in line)
     scores = line.rsplit("|", 2)[1]
