@@ -73,6 +73,7 @@ from grader.model import kit_schema
 from grader.model.curriculum import Course, Exercise
 from grader.model.kit import Kit, KitError
 from grader.model.results import GradeReport, RunContext
+from grader.model.text import os_name
 from grader.sandbox.isolation import probe
 from grader.sandbox.limits import default_limits
 from grader.sandbox.runs import fence_on
@@ -323,9 +324,10 @@ def process_upload(
 ) -> Outcome:
     """Intake, cache lookup and grading of one upload; never raises for a bad upload."""
     started = time.monotonic()
-    outcome = Outcome(
-        student=upload.student, upload=str(upload.path), notes=upload.notes, name=upload.name
-    )
+    # Paths and intake's notes name the upload's files: on POSIX those names need not be UTF-8,
+    # and every output writes them (`os_name` keeps them writable and apart).
+    shown = os_name(str(upload.path))
+    outcome = Outcome(student=upload.student, upload=shown, notes=upload.notes, name=upload.name)
     if upload.problem is not None:
         outcome.error = upload.problem
         return outcome
@@ -335,9 +337,9 @@ def process_upload(
         try:
             found = intake.materialize(upload.source, files, Path(work) / "submission")
         except intake.IntakeError as exc:
-            outcome.error = str(exc)
+            outcome.error = os_name(str(exc))
             return outcome
-        outcome.notes = (*upload.notes, *found.notes)
+        outcome.notes = (*upload.notes, *(os_name(note) for note in found.notes))
         key = cache_key(fingerprint, found.digest, options.only)
         report = None
         if cache is not None and not options.regrade:
@@ -354,7 +356,7 @@ def process_upload(
                 problem = cache.store(upload.student, key, report)
                 if problem is not None:
                     warn(problem)
-    report.submission = str(upload.path)
+    report.submission = shown
     outcome.report = report
     outcome.seconds = time.monotonic() - started
     return outcome

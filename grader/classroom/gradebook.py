@@ -25,6 +25,7 @@ from pathlib import Path
 
 from grader.classroom import outputs
 from grader.classroom.grading import Outcome
+from grader.feedback.markdown import escape_md
 from grader.model.curriculum import Course, Exercise
 from grader.model.results import STATUSES, RunContext
 
@@ -247,5 +248,11 @@ def summary_markdown(
         lines.append("None: every graded submission has full marks on every exercise.")
     if errors:
         lines += ["", "## Uploads that could not be graded", ""]
-        lines += [f"- `{outcome.student}`: {outcome.error}" for outcome in errors]
+        # Both come from the upload (its name, what intake found in it): escaped, never code
+        # spans, which a backtick in a folder name would close.
+        lines += [
+            f"- {escape_md(outcome.student)}: "
+            + escape_md(outcome.error or "no reason was recorded")
+            for outcome in errors
+        ]
     return "\n".join(lines) + "\n"

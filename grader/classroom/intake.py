@@ -42,8 +42,10 @@ import zipfile
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+
+from grader.model.text import os_name
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -235,6 +237,9 @@ def discover(submissions: Path, exclude: Iterable[Path] = ()) -> list[Upload]:
             found += _plain_uploads(entry, gradescope.get(name))
     found += [_canvas_upload(user, entries) for user, entries in canvas.items()]
     found += [_moodle_upload(participant, entries) for participant, entries in moodle.items()]
+    # Text from file names made writable before ids are compared: two names that read the same
+    # once escaped are one student twice, refused below like any other duplicate.
+    found = [_as_text(upload) for upload in found]
     counts = Counter(upload.student for upload in found)
     uploads: list[Upload] = []
     for student in sorted(counts, key=str.lower):
@@ -242,10 +247,25 @@ def discover(submissions: Path, exclude: Iterable[Path] = ()) -> list[Upload]:
         if len(mine) == 1:
             uploads.append(mine[0])
         else:
-            names = " and ".join(upload.path.name for upload in mine)
+            names = " and ".join(os_name(upload.path.name) for upload in mine)
             problem = f"two uploads for the same student ({names}); keep one and grade again"
             uploads.append(Upload(student, mine[0].path, problem, name=mine[0].name))
     return uploads
+
+
+def _as_text(upload: Upload) -> Upload:
+    """`upload` with the text taken from file names (not UTF-8 on POSIX) made writable.
+
+    The student id, name, problem and notes reach the CSV, the Markdown and the terminal; the
+    path stays the real one, so the upload is still read from where it is.
+    """
+    return replace(
+        upload,
+        student=os_name(upload.student),
+        name=os_name(upload.name),
+        problem=None if upload.problem is None else os_name(upload.problem),
+        notes=tuple(os_name(note) for note in upload.notes),
+    )
 
 
 def _plain_uploads(entry: Path, submitters: list[tuple[str, str]] | None) -> list[Upload]:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from grader.feedback.text import MESSAGE_LIMIT, cap
 from grader.model.curriculum import Exercise
 from grader.model.parts import (
     Belief,
@@ -208,7 +209,7 @@ def compose(
     if exercise.kind == "predict" and items and items[0].message:
         summary = items[0].message  # the order summary the predict grader wrote
     elif shown is not None:
-        message = learner(shown.message)
+        message = learner(cap(shown.message, MESSAGE_LIMIT))
     if facts is not None and attempted:
         right = len(facts.answers) - len(facts.wrong)
         summary = f"{right} of {len(facts.answers)} answers right."

@@ -27,8 +27,12 @@ STUDENT_LIMIT = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 #: What opens markup anywhere in a line (emphasis, code, links and images, tables, strikethrough,
-#: maths): escaped wherever it appears. Links and images need `[`, so `(` and `!` are safe.
-_INLINE = frozenset("\\`*_[]|~$")
+#: maths), and `#`, which some renderers take as a heading or tag mid-line: escaped wherever it
+#: appears. Links and images need `[`, so `(` and `!` are safe.
+_INLINE = frozenset("\\`*_[]|~$#")
+#: What GitHub-flavoured Markdown turns into a link with no brackets at all (extended
+#: autolinks): `http://`, `https://`, `ftp://` and `www.`; an escaped `:` or `.` breaks them.
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp)(?=://)|\bwww(?=\.)")
 #: What opens a block at the start of a line: a heading, a list, a quote, a setext underline,
 #: a numbered list (`1.` / `1)`).
 _LINE_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])", re.MULTILINE)
@@ -46,7 +50,8 @@ def escape_md(text: str) -> str:
 
     CommonMark lets any ASCII punctuation be backslash-escaped: the marks that open inline
     markup are escaped wherever they are, those that open a block only at the start of a line;
-    `<`, `>` and `&` become entities, so no HTML passes through. Line breaks stay (hard breaks).
+    `<`, `>` and `&` become entities, so no HTML passes through; bare URLs lose the `:` or `.`
+    that GitHub needs to link them. Line breaks stay (hard breaks).
     """
     out = []
     for char in text:
@@ -56,7 +61,7 @@ def escape_md(text: str) -> str:
             out.append("\\" + char)
         else:
             out.append(char)
-    escaped = "".join(out)
+    escaped = _AUTOLINK.sub(lambda found: found.group(0) + "\\", "".join(out))
     escaped = _LINE_START.sub(_escape_start, escaped)
     return escaped.replace("\n", "  \n")
 
@@ -170,7 +175,9 @@ def student_markdown(outcome: UploadOutcome, *, context: RunContext | None = Non
     """The whole feedback file for one student."""
     context = context or RunContext()
     who = f"{outcome.name} ({outcome.student})" if outcome.name else outcome.student
-    parts = [f"# Feedback: {escape_md(who)}", ""]
+    # The heading is kit text only: a name escaped for Markdown can still read as a score in a
+    # heading's large type ("# Feedback: Total 100 / 100 points"), so it goes on its own line.
+    parts = ["# Feedback", "", f"Student: {escape_md(who)}", ""]
     report = outcome.report
     run = f" Run `{context.run_id}`." if context.run_id else ""
     declared = (

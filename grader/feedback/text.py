@@ -20,15 +20,40 @@ from grader.model.parts import ExerciseFeedback, Facts, PythonWarning
 LIMIT = 64 * 1024
 
 
+#: Characters of one failing check's message (a hidden test's "should return X, but it returned
+#: Y"): what to fix first fits in far less, and a returned value at the result caps would
+#: otherwise fill every output with megabytes of one line. Capped where the message becomes a
+#: part (`compose`) and where it is recorded (`grading.session`), so every output gets the note.
+MESSAGE_LIMIT = 4 * 1024
+
+
+_NOTE = "(truncated:"
+
+
 def cap(text: str, limit: int = LIMIT) -> str:
-    """`text`, cut at a line end before `limit` characters with a note of what was left out."""
+    """`text`, cut at a line end before `limit` characters with a note of what was left out.
+
+    A single line longer than `limit` is cut inside it; the note then counts its characters.
+    Text this has capped at `limit` already is kept as it is (capping twice adds no note).
+    """
     if len(text) <= limit:
+        return text
+    body, _, note = text.rpartition("\n")
+    if note.startswith(_NOTE) and len(body) <= limit:
         return text
     kept = text[:limit]
     cut = kept.rfind("\n")
-    kept = kept[:cut] if cut > 0 else kept
-    more = text[len(kept) :].count("\n") + (0 if text.endswith("\n") else 1)
-    return f"{kept}\n(truncated: {more} more lines)"
+    if cut > 0:
+        kept = kept[:cut]
+        return f"{kept}\n{_NOTE} {_count_lines(text[cut + 1 :])} more lines)"
+    line, _, after = text[len(kept) :].partition("\n")
+    lines = _count_lines(after)
+    more = f" and {lines} more lines" if lines else ""
+    return f"{kept}\n{_NOTE} {len(line):,} more characters of this line{more})"
+
+
+def _count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
 
 
 def facts_lines(facts: Facts) -> list[str]:

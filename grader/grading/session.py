@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pytest
 
 from grader.feedback.compose import compose, program_attempted
-from grader.feedback.text import render
+from grader.feedback.text import MESSAGE_LIMIT, cap, render
 from grader.model import stubs
 from grader.model.curriculum import Exercise
 from grader.model.errors import LearnerCodeError
@@ -240,6 +240,9 @@ class GradingSession:
                 )
         if credit is not None and credit.details:
             self.details.setdefault(exercise_id, {}).update(credit.details)
+        # A hidden test's message may quote what learner code returned (at the result caps,
+        # megabytes): capped once here, with a note, for the results file and every output.
+        result.message = cap(result.message, MESSAGE_LIMIT)
         self.items.setdefault(exercise_id, []).append(result)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

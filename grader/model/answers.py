@@ -1,16 +1,19 @@
-"""Reads a learner's prediction from their file as data, without running a line of it.
+r"""Reads a learner's prediction from their file as data, without running a line of it.
 
 A *predict* exercise's answer is the `PREDICTION` literal in the learner's module. Running the
 module to read it would let the file rewrite the snippet, patch the grader or print the answer,
 so the grader parses the file and evaluates only that one literal (`ast.literal_eval`): a list of
 printed lines, or a mapping of facts (`{"question": answer}`) that reads as `question -> answer`
-lines, where `...` marks a blank not yet filled in.
+lines, where `...` marks a blank not yet filled in. A lone surrogate in a line (`"\ud800"`)
+becomes U+FFFD here, where the prediction enters the grader (`model.text.readable`).
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+
+from grader.model.text import readable
 
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_LINES = 500
@@ -110,12 +113,12 @@ def _as_prediction(value: object, filename: str) -> Prediction:
         if bad:
             msg = f"every line of {NAME} in {filename} must be a string; found {bad[0]!r}"
             raise AnswerError(msg)
-        return Prediction(tuple(str(item).rstrip() for item in value))
+        return Prediction(tuple(readable(str(item)).rstrip() for item in value))
     if isinstance(value, dict):
         if len(value) > MAX_LINES:
             msg = f"{NAME} in {filename} has more than {MAX_LINES} answers"
             raise AnswerError(msg)
-        lines = tuple(render_fact(str(key), answer) for key, answer in value.items())
+        lines = tuple(readable(render_fact(str(key), answer)) for key, answer in value.items())
         unanswered = sum(1 for answer in value.values() if answer is Ellipsis)
         return Prediction(lines, unanswered)
     msg = f"{NAME} in {filename} must be a list of lines or a dict of answers"

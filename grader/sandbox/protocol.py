@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any, TypedDict, cast
 
-from grader.model.text import clean
+from grader.model.text import clean, readable
 from grader.model.trace import Trace
 
 MAX_DEPTH = 32
@@ -28,12 +28,20 @@ MAX_ELEMENTS = 100_000
 #: Python's default int-to-string limit (3.11+); older Pythons get the same cap here.
 MAX_INT_DIGITS = 4300
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+#: A `\uD800`-`\uDFFF` escape: the only way a lone surrogate reaches a decoded string (raw
+#: UTF-8 cannot hold one). An escaped backslash before `u` also matches: that costs one walk.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 #: The stand-in for a value that cannot be shown (the child uses the same for its own).
 UNSERIALIZABLE_INT: dict[str, str] = {"$unserializable": "int"}
 
 
 class ProtocolError(ValueError):
     """The child's answer is not a well-formed result."""
+
+
+#: How the errors for a result past the caps begin (size, element count, depth): an honest
+#: program can get there by returning a huge value, so its message says so, not "forged".
+OVER_CAPS = ("result larger than", "result with more than", "result nested deeper than")
 
 
 class ChildFrame(TypedDict):
@@ -117,6 +125,35 @@ def count_elements(raw: bytes) -> int:
         return rough  # commas inside strings only make it larger: no need to look closer
     bare = _STRING.sub(b"", raw)
     return bare.count(b",") + bare.count(b"[") + bare.count(b"{") + 1
+
+
+def _readable(value: Any) -> Any:
+    """`value` (decoded JSON) with lone surrogates in every string, key or value, made U+FFFD.
+
+    In place and iterative, like `_depth`, so a deeply nested value costs no recursion.
+    """
+    if isinstance(value, str):
+        return readable(value)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(readable(key) != key for key in item):
+                # Rebuilt in the same order (a key that changes would move to the end).
+                pairs = [(readable(key), child) for key, child in item.items()]
+                item.clear()
+                item.update(pairs)
+            children = list(item.items())
+        elif isinstance(item, list):
+            children = list(enumerate(item))
+        else:
+            continue
+        for key, child in children:
+            if isinstance(child, str):
+                item[key] = readable(child)
+            elif isinstance(child, (dict, list)):
+                stack.append(child)
+    return value
 
 
 def _bounded_int(text: str) -> Any:
@@ -220,13 +257,15 @@ def _decode(raw: bytes, max_bytes: int) -> Any:
         msg = f"result with more than {MAX_ELEMENTS:,} elements"
         raise ProtocolError(msg)
     try:
-        return json.loads(
+        value = json.loads(
             raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=_bounded_int
         )
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError and any number json itself could not convert.
         msg = f"not JSON ({type(exc).__name__})"
         raise ProtocolError(msg) from exc
+    # Learner text enters the grader here: no lone surrogate gets past (`model.text.readable`).
+    return _readable(value) if _SURROGATE_ESCAPE.search(raw) else value
 
 
 def parse_result(raw: bytes, *, max_bytes: int, nonce: str | None = None) -> ChildResult:

@@ -29,7 +29,7 @@ from grader.model.trace import Trace
 from grader.sandbox import spawn
 from grader.sandbox.isolation import probe
 from grader.sandbox.limits import Limits, default_limits
-from grader.sandbox.protocol import ChildError
+from grader.sandbox.protocol import OVER_CAPS, ChildError
 
 MIB = 1024 * 1024
 
@@ -286,6 +286,12 @@ def describe_problem(  # noqa: PLR0911 - one sentence per way a run can end
         )
     if problem.startswith("bad-result"):
         detail = problem.partition(": ")[2] or "an unreadable result"
+        if detail.startswith(OVER_CAPS):
+            return (
+                f"{filename} sent back more than the grader reads ({detail}): a value it "
+                "returns, or output it makes, that large is not shown, and the run does not "
+                "count. Return and print only what the exercise asks for."
+            )
         return (
             f"{filename} interfered with the grader's result channel ({detail}); the run does "
             "not count. Print your lines; never write to the grader's pipes or files."
