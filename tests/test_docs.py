@@ -74,7 +74,7 @@ def test_the_readme_is_for_learners_and_links_the_rest() -> None:
         "## Quick start",
         "## Working an exercise",
         "## The commands",
-        "## How scoring works",
+        "## How grading works",
     ):
         assert heading in text
     for document in ("classroom", "security", "benchmark", "authoring", "grading"):
